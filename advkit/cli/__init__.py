@@ -1,0 +1,1 @@
+"""The ``advkit`` command line (click + rich). Entry point: :func:`advkit.cli.main.cli`."""

@@ -1,0 +1,185 @@
+"""What every command shares: the compute options, dataclass configs as click options, recipes, run start-up.
+
+A command is written once as a dataclass config (the defaults table) and a function of it::
+
+    @click.command()
+    @options_from(FGSMConfig)
+    @compute_options
+    def command(**options):
+        session = start_session("fgsm", options)         # device, seeds, run dir, config.json
+        config = config_from(FGSMConfig, options)         # validated dataclass
+        ...
+
+Field ``d_steps`` is option ``--d-steps`` is recipe key ``d-steps``: API, CLI and recipes cannot disagree.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+import tomllib
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+import torch
+
+from advkit.errors import AdvkitError
+
+RESERVED_RECIPE_KEYS = {"command", "recipe"}  # which command a recipe runs; its metadata table
+
+
+# --------------------------------------------------------------------------- dataclass -> options
+def option_name(field_name: str) -> str:
+    return "--" + field_name.replace("_", "-")
+
+
+def _click_type(field: dataclasses.Field, hint: Any) -> tuple[Any, bool]:
+    """(click type, is_flag) for a dataclass field's annotation."""
+    if field.metadata.get("choices"):
+        return click.Choice(list(field.metadata["choices"]), case_sensitive=False), False
+    origin = typing.get_origin(hint)
+    if origin is typing.Literal:
+        return click.Choice([str(a) for a in typing.get_args(hint)], case_sensitive=False), False
+    if origin in (typing.Union, types.UnionType):  # Optional[X]
+        inner = [a for a in typing.get_args(hint) if a is not type(None)]
+        return _click_type(field, inner[0]) if len(inner) == 1 else (str, False)
+    if hint is bool:
+        return bool, True
+    if hint in (int, float, str):
+        return hint, False
+    return str, False
+
+
+def options_from(config_cls: type, exclude: tuple[str, ...] = ()) -> Callable:
+    """Decorator adding one click option per dataclass field, with the field's default and help."""
+    hints = typing.get_type_hints(config_cls)
+
+    def decorate(fn: Callable) -> Callable:
+        for field in reversed(dataclasses.fields(config_cls)):
+            if field.name in exclude or field.metadata.get("cli") is False:
+                continue
+            ctype, is_flag = _click_type(field, hints[field.name])
+            default = field.default if field.default is not dataclasses.MISSING else (
+                field.default_factory() if field.default_factory is not dataclasses.MISSING else None)
+            name = option_name(field.name)
+            decls = [f"{name}/--no-{name[2:]}"] if is_flag else [name]
+            fn = click.option(*decls, field.name, type=None if is_flag else ctype, default=default,
+                              show_default=True, help=field.metadata.get("help", ""))(fn)
+        return fn
+
+    return decorate
+
+
+def config_from(config_cls: type, options: dict[str, Any], **overrides: Any):
+    """Build (and validate, via the dataclass' __post_init__) a config from parsed options."""
+    names = {f.name for f in dataclasses.fields(config_cls)}
+    values = {k: v for k, v in options.items() if k in names}
+    values.update(overrides)
+    return config_cls(**values)
+
+
+# --------------------------------------------------------------------------- validation helpers
+def check_positive(name: str, value: float, allow_zero: bool = False) -> None:
+    if value != value or value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise AdvkitError(f"{option_name(name)} must be {bound}; got {value}")
+
+
+def check_range(name: str, value: float, low: float, high: float, why: str = "") -> None:
+    if value != value or not (low <= value <= high):
+        raise AdvkitError(f"{option_name(name)} must be in [{low}, {high}]{' (' + why + ')' if why else ''}; got {value}")
+
+
+# --------------------------------------------------------------------------- recipes
+def load_recipe(path: str | os.PathLike) -> dict[str, Any]:
+    """Parse a recipe: a flat TOML file whose keys are CLI option names (plus `command` and a [recipe] table)."""
+    path = Path(path)
+    if not path.is_file():
+        raise AdvkitError(f"recipe {path} does not exist; `advkit recipe list` shows the shipped recipes")
+    try:
+        return tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise AdvkitError(f"recipe {path} is not valid TOML: {e}") from None
+
+
+def recipe_default_map(command: click.Command, recipe: dict[str, Any], source: str = "recipe") -> dict[str, Any]:
+    """Map recipe keys (option names without dashes) to parameter names; unknown keys are errors."""
+    by_option: dict[str, str] = {}
+    for param in command.params:
+        for opt in getattr(param, "opts", []):
+            by_option[opt.lstrip("-")] = param.name
+    default_map = {}
+    for key, value in recipe.items():
+        if key in RESERVED_RECIPE_KEYS:
+            continue
+        if key not in by_option or key == "recipe":
+            known = ", ".join(sorted(k for k in by_option if not k.startswith("no-")))
+            raise AdvkitError(f"{source}: unknown key {key!r} for this command; known keys: {known}")
+        if isinstance(value, dict):
+            raise AdvkitError(f"{source}: key {key!r} must be a plain value, not a table")
+        default_map[by_option[key]] = ",".join(map(str, value)) if isinstance(value, list) else value
+    return default_map
+
+
+def _apply_recipe(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value:
+        recipe = load_recipe(value)
+        wanted = recipe.get("command")
+        here = " ".join(ctx.command_path.split()[1:])
+        if wanted and wanted != here:
+            raise AdvkitError(f"recipe {value} is for `advkit {wanted}`, not `advkit {here}`")
+        # Recipe values become defaults: flags given on the command line still win.
+        ctx.default_map = {**(ctx.default_map or {}), **recipe_default_map(ctx.command, recipe, f"recipe {value}")}
+    return value
+
+
+# --------------------------------------------------------------------------- compute options
+def compute_options(fn: Callable) -> Callable:
+    """--device, --seed, --out, --quiet, --deterministic and --recipe, on every command that computes."""
+    fn = click.option("--recipe", type=click.Path(dir_okay=False), is_eager=True, expose_value=True,
+                      callback=_apply_recipe, help="TOML recipe: keys are this command's option names; flags override it.")(fn)
+    fn = click.option("--deterministic/--no-deterministic", default=False, show_default=True,
+                      help="Deterministic kernels (bit-identical reruns; slower on CUDA).")(fn)
+    fn = click.option("--quiet", is_flag=True, default=False, help="No progress bars; errors and results only.")(fn)
+    fn = click.option("--out", type=click.Path(file_okay=False), default=None,
+                      help="Run directory (default runs/<command>-<timestamp>).")(fn)
+    fn = click.option("--seed", type=int, default=0, show_default=True, help="Seed for python, numpy and torch.")(fn)
+    fn = click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda | cuda:N")(fn)
+    return fn
+
+
+@dataclass
+class Session:
+    """What a command gets after start-up: its device and run directory, and the resolved options."""
+    device: torch.device
+    run: Any  # RunDir
+    options: dict[str, Any]
+    quiet: bool
+
+    def echo(self, message: str = "") -> None:
+        from rich.console import Console
+
+        Console().print(message, highlight=False)
+
+
+def start_session(command: str, options: dict[str, Any], run_dir: bool = True, resume: str | None = None) -> Session:
+    """Select the device, seed everything, create the run directory and write config.json."""
+    from advkit.runtime.device import configure_backends, select_device
+    from advkit.runtime.rundir import RunDir
+    from advkit.runtime.seeding import seed_everything
+
+    device = select_device(options.get("device", "auto"))
+    deterministic = bool(options.get("deterministic", False))
+    seed_everything(int(options.get("seed", 0)), deterministic)
+    configure_backends(device, deterministic)
+    run = None
+    if run_dir:
+        out = options.get("out") or (resume if resume and Path(resume).is_dir() else None)
+        run = RunDir.create(command, out)
+        run.save_config({"command": command, **{k: v for k, v in options.items()}, "resolved_device": str(device)})
+    return Session(device, run, options, bool(options.get("quiet", False)))

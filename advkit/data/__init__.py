@@ -1,0 +1,42 @@
+"""The data layer: real datasets as tensors, image folders as crops, and a fake set for smoke runs.
+
+    >>> from advkit.data import load_dataset
+    >>> test = load_dataset("mnist", "test")        # TensorData, images [10000, 1, 28, 28] in [0, 1]
+"""
+
+from __future__ import annotations
+
+from advkit.data.fake import fake_dataset
+from advkit.data.tensors import TensorData
+from advkit.errors import AdvkitError
+
+DATASETS = ("mnist", "fashion-mnist", "stl10", "fake")
+
+
+def load_dataset(name: str, split: str = "train", source: str = "auto", image_size: int | None = None) -> TensorData:
+    """Load a named dataset as tensors. ``image_size`` resizes (e.g. 32 or 64 for DCGAN) with torchvision."""
+    if name == "mnist":
+        from advkit.data.mnist import load_mnist
+
+        data = load_mnist(split, source)
+    elif name == "fashion-mnist":
+        from advkit.data.fashion import load_fashion_mnist
+
+        data = load_fashion_mnist(split)
+    elif name == "stl10":
+        from advkit.data.stl10 import load_stl10
+
+        data = load_stl10("unlabeled" if split == "unlabeled" else split)
+    elif name == "fake":
+        data = fake_dataset(256, (1, 28, 28) if image_size in (None, 28) else (3, image_size, image_size))
+    else:
+        raise AdvkitError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)} (or an image folder path where accepted)")
+    if image_size is not None and data.images.shape[-1] != image_size:
+        from torchvision.transforms.v2.functional import resize
+
+        data = TensorData(resize(data.images, [image_size, image_size], antialias=True).clamp_(0, 1),
+                          data.labels, data.name, data.source + f", resized to {image_size}px", data.num_classes)
+    return data
+
+
+__all__ = ["DATASETS", "TensorData", "fake_dataset", "load_dataset"]

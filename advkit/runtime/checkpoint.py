@@ -1,0 +1,164 @@
+"""One checkpoint format for every trainer, written atomically and loaded without pickle code execution.
+
+Layout (format version 1)::
+
+    {"format": "advkit-checkpoint", "version": 1, "step": int,
+     "config": {...every resolved option of the command...},
+     "models": {"G": {"name": "dcgan-g", "args": {...}}, ...},   # constructor args: rebuild from the file alone
+     "state": {"G": state_dict, ...}, "optim": {"G": optimizer state_dict, ...},
+     "rng": {...}, "extra": {...}}
+
+Writing goes to a temporary file in the same directory, is fsync'ed, then ``os.replace``'d over the
+target: a crash or a full disk mid-write leaves the previous checkpoint intact. Loading uses
+``torch.load(weights_only=True)``, so a file carrying a pickle payload is refused instead of run.
+
+    >>> save_checkpoint("ckpt.pt", step=3, config={}, models={"net": net})   # net built from a registered config
+    >>> net2 = rebuild_models(load_checkpoint("ckpt.pt"))["net"]
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import re
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from advkit.errors import AdvkitError
+
+FORMAT = "advkit-checkpoint"
+VERSION = 1
+_STEP_NAME = re.compile(r"^step-(\d+)\.pt$")
+
+
+def save_checkpoint(
+    path: str | os.PathLike,
+    *,
+    step: int,
+    config: dict,
+    models: dict[str, nn.Module | tuple[str, dict, nn.Module]],
+    optimizers: dict[str, torch.optim.Optimizer] | None = None,
+    rng: dict | None = None,
+    extra: dict | None = None,
+) -> Path:
+    """Write a checkpoint atomically.
+
+    ``models`` maps a role ("G") to a registered model (one built from a dataclass ``config``), or to an
+    explicit (registered name, constructor args, module) triple.
+    """
+    from advkit.models.registry import model_spec
+
+    models = {role: m if isinstance(m, tuple) else (*model_spec(m), m) for role, m in models.items()}
+    payload = {
+        "format": FORMAT,
+        "version": VERSION,
+        "step": int(step),
+        "config": config,
+        "models": {role: {"name": name, "args": args} for role, (name, args, _) in models.items()},
+        "state": {role: _plain_state(module) for role, (_, _, module) in models.items()},
+        "optim": {role: opt.state_dict() for role, opt in (optimizers or {}).items()},
+        "rng": rng or {},
+        "extra": extra or {},
+    }
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(payload, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        # A failed write (full disk, kill) must never replace or corrupt the previous checkpoint.
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _plain_state(module: nn.Module) -> dict:
+    # DDP / torch.compile wrap the real module; store the unwrapped names so any run can load them.
+    inner = getattr(module, "module", None) or getattr(module, "_orig_mod", None) or module
+    return inner.state_dict()
+
+
+def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
+    """Load and validate a checkpoint. Bad files raise :class:`AdvkitError` naming the problem."""
+    path = Path(path)
+    if not path.exists():
+        raise AdvkitError(f"checkpoint {path} does not exist; pass the .pt file a training run wrote under checkpoints/")
+    if path.is_dir():
+        found = latest_checkpoint(path)
+        if found is None:
+            raise AdvkitError(f"{path} is a directory with no checkpoint in it; pass a .pt file or a run directory")
+        path = found
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as e:
+        raise AdvkitError(f"refused to load {path}: it holds Python objects that could run code ({_first_line(e)}); "
+                          "only advkit checkpoints (tensors and plain values) are accepted") from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as e:
+        raise AdvkitError(f"{path} is not a readable checkpoint (truncated or not a torch file: {_first_line(e)})") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise AdvkitError(f"{path} is not an advkit checkpoint (no 'format: {FORMAT}' header)")
+    if payload.get("version") != VERSION:
+        raise AdvkitError(f"{path} has checkpoint format version {payload.get('version')}; this advkit reads version "
+                          f"{VERSION}: re-export it with the advkit version that wrote it")
+    return payload
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return text[0][:160] if text else type(e).__name__
+
+
+def rebuild_models(payload: dict, roles: list[str] | None = None, device: str | torch.device = "cpu") -> dict[str, nn.Module]:
+    """Rebuild models from a checkpoint alone: registered name + constructor args + weights."""
+    from advkit.models.registry import build_model
+
+    built = {}
+    for role in roles or list(payload["models"]):
+        if role not in payload["models"]:
+            raise AdvkitError(f"checkpoint has no model {role!r} (it holds {', '.join(payload['models'])}); "
+                              "is it from another command?")
+        spec = payload["models"][role]
+        model = build_model(spec["name"], spec["args"])
+        try:
+            model.load_state_dict(payload["state"][role])
+        except RuntimeError as e:
+            raise AdvkitError(f"checkpoint weights for {role!r} do not fit a {spec['name']} model: {_first_line(e)}") from None
+        built[role] = model.to(device)
+    return built
+
+
+def checkpoint_path(directory: str | os.PathLike, step: int) -> Path:
+    return Path(directory) / f"step-{step:08d}.pt"
+
+
+def latest_checkpoint(run_or_ckpt_dir: str | os.PathLike) -> Path | None:
+    """The newest ``step-*.pt`` of a run directory (or its checkpoints/ folder); None when there is none."""
+    d = Path(run_or_ckpt_dir)
+    if (d / "checkpoints").is_dir():
+        d = d / "checkpoints"
+    if not d.is_dir():
+        return None
+    steps = [(int(m.group(1)), p) for p in d.iterdir() if (m := _STEP_NAME.match(p.name))]
+    return max(steps)[1] if steps else None
+
+
+def prune_checkpoints(directory: str | os.PathLike, keep: int) -> None:
+    """Keep only the newest ``keep`` step checkpoints (``best.pt`` and others are never touched)."""
+    d = Path(directory)
+    steps = sorted((int(m.group(1)), p) for p in d.iterdir() if (m := _STEP_NAME.match(p.name)))
+    for _, p in steps[:-keep] if keep > 0 else []:
+        p.unlink(missing_ok=True)
+
+
+def describe(payload: dict) -> dict[str, Any]:
+    """A short summary for messages and `advkit eval`."""
+    return {"step": payload["step"], "models": {r: s["name"] for r, s in payload["models"].items()}}

@@ -1,0 +1,141 @@
+"""A run directory per command: everything a run produces, in one place.
+
+    runs/<command>-<timestamp>/          (or --out DIR)
+      config.json      every resolved option
+      metrics.jsonl    one JSON object per logged step
+      events.out.tfevents.*  TensorBoard scalars, histograms, images
+      images/          sample grids and figures
+      checkpoints/     step-XXXXXXXX.pt (+ best.pt)
+      .lock            held while a process writes here: a second run on the same directory is refused
+
+    >>> run = RunDir.create("gan-train", out=None)
+    >>> run.save_config({"lr": 2e-4}); run.log(10, loss=0.7)
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from advkit.errors import AdvkitError
+
+
+class RunDir:
+    def __init__(self, path: str | os.PathLike, main_process: bool = True, lock: bool = True):
+        self.path = Path(path)
+        # Under DDP only rank 0 writes; the other ranks get a RunDir whose writes are no-ops.
+        self.main_process = main_process
+        self._writer = None
+        self._lock_file = None
+        if main_process:
+            try:
+                for sub in ("images", "checkpoints"):
+                    (self.path / sub).mkdir(parents=True, exist_ok=True)
+                probe = self.path / ".write-test"
+                probe.write_text("ok")
+                probe.unlink()
+            except OSError as e:
+                raise AdvkitError(f"cannot write to run directory {self.path} ({e.strerror}); pass a writable --out DIR") from None
+            if lock:
+                self._acquire_lock()
+
+    @classmethod
+    def create(cls, command: str, out: str | os.PathLike | None = None, root: str = "runs", **kw) -> "RunDir":
+        """``out`` if given, else ``runs/<command>-<YYYYmmdd-HHMMSS>`` (a suffix keeps same-second runs apart)."""
+        if out:
+            return cls(out, **kw)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        base = Path(root) / f"{command.replace(' ', '-')}-{stamp}"
+        path, n = base, 1
+        while path.exists():
+            n += 1
+            path = base.with_name(f"{base.name}-{n}")
+        return cls(path, **kw)
+
+    def _acquire_lock(self) -> None:
+        self._lock_file = open(self.path / ".lock", "a+")
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock_file.close()
+            self._lock_file = None
+            raise AdvkitError(f"run directory {self.path} is in use by another advkit process; "
+                              "wait for it to finish or pass another --out") from None
+        self._lock_file.seek(0)
+        self._lock_file.truncate()
+        self._lock_file.write(str(os.getpid()))
+        self._lock_file.flush()
+
+    @property
+    def images(self) -> Path:
+        return self.path / "images"
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.path / "checkpoints"
+
+    @property
+    def writer(self):
+        """The TensorBoard SummaryWriter (created on first use: importing tensorboard costs a second)."""
+        if self._writer is None and self.main_process:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self._writer = SummaryWriter(log_dir=str(self.path))
+        return self._writer
+
+    def save_config(self, config: dict[str, Any]) -> None:
+        if self.main_process:
+            write_json(self.path / "config.json", config)
+
+    def log(self, step: int, **scalars: float) -> None:
+        """Append a metrics line and mirror every scalar to TensorBoard."""
+        if not self.main_process:
+            return
+        clean = {k: (float(v) if isinstance(v, (int, float)) or hasattr(v, "item") else v) for k, v in scalars.items()}
+        with open(self.path / "metrics.jsonl", "a") as f:
+            f.write(json.dumps({"step": int(step), **clean}) + "\n")
+        for name, value in clean.items():
+            if isinstance(value, float) and math.isfinite(value):
+                self.writer.add_scalar(name, value, step)
+
+    def save_json(self, name: str, data: Any) -> Path:
+        path = self.path / name
+        if self.main_process:
+            write_json(path, data)
+        return path
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        if self._lock_file is not None:
+            fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+            self._lock_file.close()
+            self._lock_file = None
+
+    def __enter__(self) -> "RunDir":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def write_json(path: str | os.PathLike, data: Any) -> None:
+    """Write JSON atomically (temp file + replace), so a crash never leaves half a file."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=False, default=_jsonable) + "\n")
+    os.replace(tmp, path)
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    return str(value)

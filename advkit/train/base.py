@@ -1,0 +1,196 @@
+"""The one trainer base: device, seeding, checkpoints, exact resume, logging, sample grids, Ctrl-C, NaN guard.
+
+A trainer subclass writes only what is specific to it::
+
+    class ClassifierTrainer(Trainer):
+        def build(self):                       # models and optimizers, registered by role
+            self.models["net"] = build_model(...).to(self.device)
+            self.optimizers["net"] = torch.optim.Adam(self.models["net"].parameters())
+
+        def train_step(self, step):            # one optimizer step; returns scalars to log
+            x, y = self.data.sample(self.config.batch_size, self.generator)
+            ...
+            return {"loss": loss.item()}
+
+    ClassifierTrainer(config, session).fit()
+
+Exact resume: a checkpoint holds every model, optimizer, the global RNG states, the trainer's data
+generator and whatever :meth:`extra_state` returns (EMA weights, schedulers), so a resumed run draws the
+same batches and noise as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from abc import ABC, abstractmethod
+import math
+import signal
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from advkit.errors import AdvkitError, NonFiniteLoss, TrainingInterrupted
+from advkit.runtime.checkpoint import (checkpoint_path, latest_checkpoint, load_checkpoint, prune_checkpoints,
+                                       save_checkpoint)
+from advkit.runtime.progress import training_progress
+from advkit.runtime.seeding import rng_state, set_rng_state
+
+
+@dataclass
+class TrainerConfig:
+    """Options every trainer shares (the shared part of the defaults table)."""
+    steps: int = field(default=1000, metadata={"help": "Optimizer steps (generator steps for GANs)."})
+    batch_size: int = field(default=128, metadata={"help": "Batch size."})
+    log_every: int = field(default=50, metadata={"help": "Log metrics every N steps."})
+    sample_every: int = field(default=1000, metadata={"help": "Write a sample grid / evaluate every N steps."})
+    checkpoint_every: int = field(default=1000, metadata={"help": "Write a checkpoint every N steps."})
+    keep_checkpoints: int = field(default=3, metadata={"help": "Keep the newest N step checkpoints."})
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "batch_size", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value <= 0:
+                raise AdvkitError(f"--{name.replace('_', '-')} must be a positive integer; got {value}")
+
+
+class Trainer(ABC):
+    """Subclasses implement :meth:`build` and :meth:`train_step`; optionally :meth:`sample`, :meth:`evaluate`,
+    :meth:`extra_state` / :meth:`load_extra_state`."""
+
+    def __init__(self, config: Any, session: Any):
+        self.config = config
+        self.session = session
+        self.device: torch.device = session.device
+        self.run = session.run
+        self.quiet = session.quiet
+        self.step = 0
+        self.models: dict[str, nn.Module] = {}
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        # Data order and noise come from this generator (CPU, so they are device-independent); it is checkpointed.
+        self.generator = torch.Generator().manual_seed(int(session.options.get("seed", 0)))
+        self._stop_requested = False
+        self.build()
+
+    # ------------------------------------------------------------------ to implement
+    @abstractmethod
+    def build(self) -> None:
+        """Create models and optimizers and register them in ``self.models`` / ``self.optimizers``."""
+
+    @abstractmethod
+    def train_step(self, step: int) -> dict[str, float]:
+        """One training step (all its optimizer phases); return the scalars to log."""
+
+    def sample(self, step: int) -> None:
+        """Write sample grids / figures into ``self.run.images`` (default: nothing)."""
+
+    def evaluate(self, step: int) -> dict[str, float]:
+        """Validation figures logged every ``sample_every`` steps (default: none)."""
+        return {}
+
+    def extra_state(self) -> dict:
+        """Extra tensors/values to checkpoint (EMA weights, schedulers, counters)."""
+        return {}
+
+    def load_extra_state(self, state: dict) -> None:
+        """Restore what :meth:`extra_state` returned."""
+
+    def checkpoint_models(self) -> dict[str, nn.Module]:
+        """Models written to checkpoints (default: all of ``self.models``)."""
+        return self.models
+
+    # ------------------------------------------------------------------ checkpoints
+    def config_dict(self) -> dict:
+        return dataclasses.asdict(self.config) if dataclasses.is_dataclass(self.config) else dict(self.config)
+
+    def save(self, path: Path | None = None) -> Path | None:
+        if not self.run.main_process:
+            return None
+        path = path or checkpoint_path(self.run.checkpoints, self.step)
+        save_checkpoint(path, step=self.step, config=self.config_dict(), models=self.checkpoint_models(),
+                        optimizers=self.optimizers, rng={**rng_state(), "trainer": self.generator.get_state()},
+                        extra=self.extra_state())
+        if path.parent == self.run.checkpoints and path.name.startswith("step-"):
+            prune_checkpoints(self.run.checkpoints, self.config.keep_checkpoints)
+        return path
+
+    def resume(self, source: str | Path) -> None:
+        """Continue from a checkpoint file or the latest checkpoint of a run directory."""
+        path = Path(source)
+        if path.is_dir():
+            found = latest_checkpoint(path)
+            if found is None:
+                raise AdvkitError(f"--resume {source}: no checkpoint in that run directory; start without --resume")
+            path = found
+        payload = load_checkpoint(path)
+        missing = set(self.checkpoint_models()) - set(payload["state"])
+        if missing:
+            raise AdvkitError(f"--resume {path}: checkpoint lacks model(s) {', '.join(sorted(missing))}: it was written "
+                              "by another command or architecture")
+        for role, model in self.checkpoint_models().items():
+            spec = payload["models"][role]
+            if spec["name"] != model.registered_name:
+                raise AdvkitError(f"--resume {path}: checkpoint holds a {spec['name']} for {role!r}, this run builds a "
+                                  f"{model.registered_name}; pass the same --arch as the original run")
+            try:
+                model.load_state_dict(payload["state"][role])
+            except RuntimeError as e:
+                raise AdvkitError(f"--resume {path}: weights do not fit this model ({str(e).splitlines()[0][:100]}); "
+                                  "use the original run's options") from None
+        for role, opt in self.optimizers.items():
+            if role in payload["optim"]:
+                opt.load_state_dict(payload["optim"][role])
+        rng = payload["rng"]
+        if rng:
+            set_rng_state(rng)
+            self.generator.set_state(rng["trainer"])
+        self.load_extra_state(payload["extra"])
+        self.step = int(payload["step"])
+
+    # ------------------------------------------------------------------ the loop
+    def _on_sigint(self, signum, frame) -> None:
+        if self._stop_requested:  # a second Ctrl-C: stop at once
+            raise KeyboardInterrupt
+        self._stop_requested = True
+
+    def fit(self) -> dict[str, float]:
+        """Train to ``config.steps``; returns the last logged figures."""
+        total = self.config.steps
+        last: dict[str, float] = {}
+        previous_handler = signal.getsignal(signal.SIGINT)
+        try:
+            signal.signal(signal.SIGINT, self._on_sigint)
+        except ValueError:  # not the main thread (e.g. inside some test runners): no Ctrl-C handling
+            previous_handler = None
+        try:
+            with training_progress(total, type(self).__name__, self.quiet, completed=self.step) as bar:
+                while self.step < total:
+                    figures = self.train_step(self.step)
+                    bad = {k: v for k, v in figures.items() if isinstance(v, float) and not math.isfinite(v)}
+                    if bad:
+                        name, value = next(iter(bad.items()))
+                        raise NonFiniteLoss(f"training stopped at step {self.step + 1}: {name} is {value}; the last good "
+                                            f"checkpoint in {self.run.checkpoints} is kept (lower the learning rate?)")
+                    self.step += 1
+                    last = figures
+                    if self.step % self.config.log_every == 0 or self.step == total:
+                        self.run.log(self.step, **figures)
+                        bar.update(self.step, **figures)
+                    if self.step % self.config.sample_every == 0 or self.step == total:
+                        self.sample(self.step)
+                        evaluated = self.evaluate(self.step)
+                        if evaluated:
+                            self.run.log(self.step, **evaluated)
+                            last = {**last, **evaluated}
+                    if self.step % self.config.checkpoint_every == 0 or self.step == total:
+                        self.save()
+                    if self._stop_requested:
+                        self.save()
+                        raise TrainingInterrupted(f"checkpoint saved at step {self.step}; continue with "
+                                                  f"--resume {self.run.path}")
+        finally:
+            if previous_handler is not None:
+                signal.signal(signal.SIGINT, previous_handler)
+        return last

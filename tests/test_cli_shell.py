@@ -1,0 +1,100 @@
+"""The CLI shell: every command's --help works; bad input exits 2 with one line and no traceback."""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+import pytest
+
+from advkit import __version__
+from advkit.cli.main import COMMANDS
+
+
+def _all_command_paths():
+    paths = []
+    for name, (module, _) in COMMANDS.items():
+        cmd = importlib.import_module(module).command
+        paths.append([name])
+        if isinstance(cmd, click.Group):
+            paths += [[name, sub] for sub in cmd.list_commands(click.Context(cmd))]
+    return paths
+
+
+def test_top_level_help_and_version(cli):
+    result = cli("--help")
+    assert result.exit_code == 0
+    for name in COMMANDS:
+        assert name in result.stdout
+    assert cli("--version").stdout.strip() == f"advkit, version {__version__}"
+
+
+@pytest.mark.parametrize("path", _all_command_paths(), ids=lambda p: " ".join(p))
+def test_every_command_has_help(path):
+    from click.testing import CliRunner
+
+    from advkit.cli.main import cli as group
+
+    result = CliRunner().invoke(group, [*path, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage:" in result.output
+
+
+def _one_line_error(result):
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error:"), result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_bad_options_exit_2_with_one_line(cli):
+    for args in (["nonsense"], ["data", "fetch", "nope"], ["data", "list", "--bogus"]):
+        _one_line_error(cli(*args))
+
+
+def test_compute_options_are_on_every_computing_command():
+    from advkit.cli.main import cli as group
+
+    ctx = click.Context(group)
+    checked = 0
+    for path in _all_command_paths():
+        cmd = group
+        for part in path:
+            cmd = cmd.get_command(ctx, part)
+        if isinstance(cmd, click.Group) or path[0] in ("data", "recipe"):
+            continue
+        names = {p.name for p in cmd.params}
+        assert {"device", "seed", "out", "quiet"} <= names, path
+        checked += 1
+    assert checked >= 1 or len(COMMANDS) == 0
+
+
+def test_device_cuda_without_cuda_is_a_clear_error():
+    import torch
+
+    from advkit.errors import AdvkitError
+    from advkit.runtime.device import select_device
+
+    assert select_device("cpu").type == "cpu"
+    assert select_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(AdvkitError, match="--device must be"):
+        select_device("gpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(AdvkitError, match="no CUDA device"):
+            select_device("cuda")
+
+
+def test_unwritable_out_is_a_clear_error(tmp_path):
+    from advkit.errors import AdvkitError
+    from advkit.runtime.rundir import RunDir
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(AdvkitError, match="writable --out"):
+        RunDir(blocker / "run")
+
+
+def test_data_verify_passes_on_the_vendored_files(cli):
+    result = cli("data", "verify")
+    assert result.exit_code == 0, result.output
+    assert "mnist/t10k-images-idx3-ubyte.gz (ok)" in result.stdout

@@ -1,0 +1,136 @@
+"""The trainer base: same seed same run, exact resume, NaN guard, run-directory lock, Ctrl-C."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from advkit.cli.common import start_session
+from advkit.errors import AdvkitError, NonFiniteLoss
+from advkit.runtime.checkpoint import latest_checkpoint, load_checkpoint
+from advkit.runtime.rundir import RunDir
+from advkit.train.base import Trainer, TrainerConfig
+from conftest import TinyNet, TinyNetConfig
+
+
+@dataclass
+class ToyConfig(TrainerConfig):
+    lr: float = 0.05
+    poison_at: int = -1  # step whose loss is made NaN
+
+
+class ToyTrainer(Trainer):
+    """Regress a fixed random linear map; batches and noise come from the trainer's generator."""
+
+    def build(self):
+        self.models["net"] = TinyNet(TinyNetConfig()).to(self.device)
+        self.optimizers["net"] = torch.optim.Adam(self.models["net"].parameters(), lr=self.config.lr)
+        self.target = torch.randn(4, 3, generator=torch.Generator().manual_seed(123))
+
+    def train_step(self, step):
+        x = torch.randn(self.config.batch_size, 4, generator=self.generator)
+        y = x @ self.target + 0.1 * torch.randn(x.shape[0], 3)  # global RNG too: it must be checkpointed
+        loss = F.mse_loss(self.models["net"](x), y)
+        if step == self.config.poison_at:
+            loss = loss * float("nan")
+        self.optimizers["net"].zero_grad()
+        loss.backward()
+        if torch.isfinite(loss):
+            self.optimizers["net"].step()
+        return {"loss": loss.item()}
+
+
+def _train(tmp_path, name, steps, seed=0, resume=None, **kw):
+    options = {"device": "cpu", "seed": seed, "out": str(tmp_path / name), "quiet": True}
+    session = start_session("toy", options)
+    config = ToyConfig(steps=steps, batch_size=8, log_every=1, sample_every=100, checkpoint_every=3, **kw)
+    trainer = ToyTrainer(config, session)
+    if resume:
+        trainer.resume(resume)
+    try:
+        trainer.fit()
+    finally:
+        session.run.close()
+    return trainer
+
+
+def _weights(trainer):
+    return {k: v.clone() for k, v in trainer.models["net"].state_dict().items()}
+
+
+def test_same_seed_same_run_and_different_seed_differs(tmp_path):
+    a, b = _train(tmp_path, "a", 10), _train(tmp_path, "b", 10)
+    c = _train(tmp_path, "c", 10, seed=1)
+    assert all(torch.equal(a_, b_) for a_, b_ in zip(_weights(a).values(), _weights(b).values()))
+    assert not torch.equal(_weights(a)["net.0.weight"], _weights(c)["net.0.weight"])
+
+
+def test_resume_equals_uninterrupted_run(tmp_path):
+    full = _train(tmp_path, "full", 9)
+    _train(tmp_path, "part", 6)  # "killed" after its step-6 checkpoint
+    resumed = _train(tmp_path, "resumed", 9, resume=tmp_path / "part")
+    assert resumed.step == 9
+    for k, v in _weights(full).items():
+        assert torch.equal(v, _weights(resumed)[k]), k
+    s_full = full.optimizers["net"].state_dict()["state"]
+    s_res = resumed.optimizers["net"].state_dict()["state"]
+    assert all(torch.equal(s_full[i]["exp_avg_sq"], s_res[i]["exp_avg_sq"]) for i in s_full)
+
+
+def test_run_directory_holds_config_metrics_events_checkpoints(tmp_path):
+    _train(tmp_path, "r", 6)
+    run = tmp_path / "r"
+    assert (run / "config.json").is_file() and (run / "images").is_dir()
+    lines = (run / "metrics.jsonl").read_text().splitlines()
+    assert len(lines) == 6 and '"loss"' in lines[0]
+    assert list(run.glob("events.out.tfevents.*"))
+    assert latest_checkpoint(run).name == "step-00000006.pt"
+    assert load_checkpoint(latest_checkpoint(run))["config"]["steps"] == 6
+
+
+def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
+    with pytest.raises(NonFiniteLoss, match="step 5: loss is nan"):
+        _train(tmp_path, "nan", 9, poison_at=4)
+    payload = load_checkpoint(latest_checkpoint(tmp_path / "nan"))
+    assert payload["step"] == 3
+    assert all(torch.isfinite(v).all() for v in payload["state"]["net"].values())
+
+
+def test_second_run_on_same_directory_is_refused(tmp_path):
+    first = RunDir(tmp_path / "shared")
+    with pytest.raises(AdvkitError, match="in use by another advkit process"):
+        RunDir(tmp_path / "shared")
+    first.close()
+    RunDir(tmp_path / "shared").close()  # free again once the first finished
+
+
+def test_sigint_writes_checkpoint_and_resume_continues(tmp_path):
+    from advkit.errors import TrainingInterrupted
+
+    class Interrupting(ToyTrainer):
+        def train_step(self, step):
+            if step == 4:
+                self._on_sigint(2, None)  # what the SIGINT handler does
+            return super().train_step(step)
+
+    options = {"device": "cpu", "seed": 0, "out": str(tmp_path / "int"), "quiet": True}
+    session = start_session("toy", options)
+    trainer = Interrupting(ToyConfig(steps=9, batch_size=8, checkpoint_every=100), session)
+    with pytest.raises(TrainingInterrupted, match="--resume"):
+        trainer.fit()
+    session.run.close()
+    assert load_checkpoint(latest_checkpoint(tmp_path / "int"))["step"] == 5
+    resumed = _train(tmp_path, "int2", 9, resume=tmp_path / "int")
+    full = _train(tmp_path, "full", 9)
+    assert all(torch.equal(v, _weights(resumed)[k]) for k, v in _weights(full).items())
+
+
+def test_invalid_trainer_options_are_errors():
+    for bad in ({"steps": 0}, {"batch_size": -1}, {"log_every": 0}):
+        with pytest.raises(AdvkitError, match="positive integer"):
+            ToyConfig(**bad)
+    assert dataclasses.asdict(ToyConfig())["steps"] == 1000
