@@ -130,7 +130,7 @@ def _apply_recipe(ctx: click.Context, param: click.Parameter, value: str | None)
     if value:
         recipe = load_recipe(value)
         wanted = recipe.get("command")
-        here = " ".join(ctx.command_path.split()[1:])
+        here = " ".join(ctx.command_path.split()[1:]) or ctx.info_name
         if wanted and wanted != here:
             raise AdvkitError(f"recipe {value} is for `advkit {wanted}`, not `advkit {here}`")
         # Recipe values become defaults: flags given on the command line still win.
@@ -179,7 +179,27 @@ def start_session(command: str, options: dict[str, Any], run_dir: bool = True, r
     configure_backends(device, deterministic)
     run = None
     if run_dir:
+        resume = resume or options.get("resume")
+        # Resuming a run directory continues in it, so its metrics and checkpoints stay in one place.
         out = options.get("out") or (resume if resume and Path(resume).is_dir() else None)
         run = RunDir.create(command, out)
         run.save_config({"command": command, **{k: v for k, v in options.items()}, "resolved_device": str(device)})
     return Session(device, run, options, bool(options.get("quiet", False)))
+
+
+def resume_option(fn: Callable) -> Callable:
+    """``--resume RUN_DIR|CKPT`` for trainers: continue exactly where a run stopped (same run directory)."""
+    return click.option("--resume", type=click.Path(exists=True), default=None,
+                        help="Continue from a run directory's latest checkpoint (or a checkpoint file).")(fn)
+
+
+def run_trainer(trainer_cls: type, config: Any, session: Session) -> dict[str, float]:
+    """Build a trainer, resume it if asked, fit it, and always release the run directory."""
+    try:
+        trainer = trainer_cls(config, session)
+        if session.options.get("resume"):
+            trainer.resume(session.options["resume"])
+        return trainer.fit()
+    finally:
+        if session.run is not None:
+            session.run.close()

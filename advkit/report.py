@@ -1,0 +1,71 @@
+"""``report.md`` for a recipe run: the published figure beside advkit's, with everything needed to rerun it."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+from typing import Any
+
+from advkit.recipes import Recipe, lookup
+
+
+def environment() -> dict[str, str]:
+    import torch
+    import torchvision
+
+    from advkit import __version__
+
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
+    return {"advkit": __version__, "torch": torch.__version__, "torchvision": torchvision.__version__,
+            "python": sys.version.split()[0], "platform": platform.platform(),
+            "cpu cores": str(os.cpu_count()), "gpu": gpu}
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "not measured"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def build_report(recipe: Recipe, run: Path, argv: list[str], smoke: bool) -> dict[str, Any]:
+    results_path = run / "results.json"
+    results = json.loads(results_path.read_text()) if results_path.exists() else {}
+    config = json.loads((run / "config.json").read_text()) if (run / "config.json").exists() else {}
+    published = recipe.meta.get("published", {})
+    measured_paths = recipe.meta.get("measured", {})
+    rows = [{"figure": name, "published": published.get(name, "-"),
+             "advkit": lookup(results, measured_paths[name]) if name in measured_paths else None}
+            for name in dict.fromkeys([*published, *measured_paths])]
+    return {"recipe": recipe.name, "title": recipe.title, "paper": recipe.meta.get("paper", ""),
+            "reproduces": recipe.meta.get("reproduces", ""), "smoke": smoke, "command": "advkit " + " ".join(argv),
+            "data": results.get("data") or recipe.meta.get("data", ""), "seed": config.get("seed"),
+            "rows": rows, "config": config, "environment": environment(), "run": str(run)}
+
+
+def write_report(report: dict[str, Any], run: Path) -> Path:
+    (run / "report.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
+    lines = [f"# {report['title']}", ""]
+    if report["smoke"]:
+        lines += ["> **Smoke run** (tiny settings, checks the code path): the numbers below are not a reproduction.", ""]
+    lines += [f"Reproduces: {report['reproduces'] or report['title']} ({report['paper']}).", "",
+              "| figure | published | advkit |", "| --- | --- | --- |"]
+    lines += [f"| {r['figure']} | {r['published']} | {_fmt(r['advkit'])} |" for r in report["rows"]]
+    lines += ["", f"Data: {report['data'] or 'see config'}", "", "Command:", "", "```bash", report["command"], "```", ""]
+    images = sorted(p for p in run.rglob("*.png") if "checkpoints" not in p.parts)
+    images += sorted(p for p in run.rglob("*.gif") if "checkpoints" not in p.parts)
+    if images:
+        lines += ["## Figures", ""]
+        lines += [f"![{p.stem}]({p.relative_to(run).as_posix()})" for p in images[:24]]
+        lines += [""]
+    lines += ["## Resolved configuration", "", "```json", json.dumps(report["config"], indent=2, default=str), "```", "",
+              "## Versions and machine", "", "| | |", "| --- | --- |"]
+    lines += [f"| {k} | {v} |" for k, v in report["environment"].items()]
+    lines += [f"| seed | {report['seed']} |", ""]
+    path = run / "report.md"
+    path.write_text("\n".join(lines))
+    return path
