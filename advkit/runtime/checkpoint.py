@@ -22,7 +22,6 @@ import os
 import pickle
 import re
 import tempfile
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -100,15 +99,26 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
-        raise AdvkitError(f"refused to load {path}: it holds Python objects that could run code ({_first_line(e)}); "
-                          "only advkit checkpoints (tensors and plain values) are accepted") from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as e:
+        if "global" in str(e).lower() or "weights only load failed" in str(e).lower():
+            raise AdvkitError(f"refused to load {path}: it holds Python objects that could run code "
+                              f"({_first_line(e)}); only advkit checkpoints (tensors and plain values) "
+                              "are accepted") from None
+        raise AdvkitError(f"{path} is not a readable checkpoint ({_first_line(e)})") from None
+    except Exception as e:  # noqa: BLE001 - a trust boundary: any failure to parse means "not a checkpoint"
         raise AdvkitError(f"{path} is not a readable checkpoint (truncated or not a torch file: {_first_line(e)})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise AdvkitError(f"{path} is not an advkit checkpoint (no 'format: {FORMAT}' header)")
     if payload.get("version") != VERSION:
         raise AdvkitError(f"{path} has checkpoint format version {payload.get('version')}; this advkit reads version "
                           f"{VERSION}: re-export it with the advkit version that wrote it")
+    expected = {"step": int, "config": dict, "models": dict, "state": dict, "optim": dict, "rng": dict, "extra": dict}
+    for key, kind in expected.items():
+        if not isinstance(payload.get(key), kind):
+            raise AdvkitError(f"{path} is a damaged advkit checkpoint: field {key!r} is missing or not a {kind.__name__}")
+    for role, spec in payload["models"].items():
+        if not (isinstance(spec, dict) and isinstance(spec.get("name"), str) and isinstance(spec.get("args"), dict)
+                and role in payload["state"]):
+            raise AdvkitError(f"{path} is a damaged advkit checkpoint: model {role!r} lacks its name, args or weights")
     return payload
 
 
