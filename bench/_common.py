@@ -1,0 +1,88 @@
+"""What every benchmark shares: side-by-side timing, peak memory, and appending a table to bench/RESULTS.md.
+
+Benchmarks print *ratios measured in one run* (interleaved repeats, median), never a lone absolute time:
+the machines are shared and noisy.
+
+    from _common import Bench
+    bench = Bench("attacks", data="offline MNIST test set, batch 256")
+    t_fgsm = bench.time(lambda: fgsm(x, y))
+    t_ref = bench.time(lambda: reference(x, y))
+    bench.row("FGSM vs forward+backward", t_fgsm / t_ref, target="<= 1.1")
+    bench.finish()
+"""
+
+from __future__ import annotations
+
+import platform
+import resource
+import statistics
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+
+
+def machine() -> str:
+    import os
+
+    if torch.cuda.is_available():
+        return f"{torch.cuda.get_device_name(0)} + {os.cpu_count()} CPU cores"
+    return f"CPU only, {os.cpu_count()} cores ({platform.processor() or platform.machine()})"
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def peak_gpu_mb() -> float | None:
+    return torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_available() else None
+
+
+def sync(device: torch.device | str | None = None) -> None:
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
+def interleaved(fns: dict[str, Callable[[], object]], repeats: int = 5, warmup: int = 1) -> dict[str, float]:
+    """Median seconds per call of each fn, measured round-robin so load spikes hit all of them alike."""
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    sync()
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            sync()
+            start = time.perf_counter()
+            fn()
+            sync()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+class Bench:
+    def __init__(self, name: str, data: str):
+        self.name, self.data, self.rows = name, data, []
+
+    def row(self, what: str, value: float, unit: str = "x", target: str = "", note: str = "") -> None:
+        self.rows.append((what, f"{value:.3g}{unit}", target, note))
+        print(f"{what:<55} {value:>9.3g}{unit:<4} {('target ' + target) if target else ''} {note}")
+
+    def finish(self) -> None:
+        import torchvision
+
+        mem = f"peak RSS {peak_rss_mb():.0f} MB" + (f", peak GPU {peak_gpu_mb():.0f} MB" if peak_gpu_mb() else "")
+        print(mem)
+        lines = [f"\n## {self.name} — {date.today().isoformat()}", "",
+                 f"Machine: {machine()}. torch {torch.__version__}, torchvision {torchvision.__version__}, "
+                 f"python {sys.version.split()[0]}. Data: {self.data}. {mem}.", "",
+                 "| measurement | value | target | note |", "| --- | --- | --- | --- |"]
+        lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in self.rows]
+        with open(RESULTS, "a") as f:
+            f.write("\n".join(lines) + "\n")
