@@ -21,7 +21,7 @@ import os
 import tomllib
 import types
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -160,20 +160,28 @@ class Session:
     run: Any  # RunDir
     options: dict[str, Any]
     quiet: bool
+    dist: Any = field(default=None)  # advkit.runtime.distributed.DistContext under torchrun (None: one process)
 
     def echo(self, message: str = "") -> None:
+        if self.dist is not None and not self.dist.is_main:
+            return  # under torchrun, one process speaks
         from rich.console import Console
 
         Console().print(message, highlight=False)
 
 
 def start_session(command: str, options: dict[str, Any], run_dir: bool = True, resume: str | None = None) -> Session:
-    """Select the device, seed everything, create the run directory and write config.json."""
+    """Select the device, seed everything, create the run directory and write config.json.
+
+    Under torchrun (WORLD_SIZE > 1) it also joins the process group: each rank gets cuda:LOCAL_RANK (or the
+    CPU), the same seed (identical initial weights), and rank 0's run directory with writes on rank 0 only."""
+    from advkit.runtime import distributed
     from advkit.runtime.device import configure_backends, select_device
     from advkit.runtime.rundir import RunDir
     from advkit.runtime.seeding import seed_everything
 
-    device = select_device(options.get("device", "auto"))
+    dist = distributed.setup(options.get("device", "auto"))
+    device = dist.device if dist.enabled else select_device(options.get("device", "auto"))
     deterministic = bool(options.get("deterministic", False))
     seed_everything(int(options.get("seed", 0)), deterministic)
     configure_backends(device, deterministic)
@@ -182,9 +190,16 @@ def start_session(command: str, options: dict[str, Any], run_dir: bool = True, r
         resume = resume or options.get("resume")
         # Resuming a run directory continues in it, so its metrics and checkpoints stay in one place.
         out = options.get("out") or (resume if resume and Path(resume).is_dir() else None)
-        run = RunDir.create(command, out)
-        run.save_config({"command": command, **{k: v for k, v in options.items()}, "resolved_device": str(device)})
-    return Session(device, run, options, bool(options.get("quiet", False)))
+        if dist.is_main:
+            run = RunDir.create(command, out)
+        # Every rank must name the same run directory (default names carry a timestamp); only rank 0 writes.
+        path = dist.broadcast_object(str(run.path) if dist.is_main else None)
+        if not dist.is_main:
+            run = RunDir(path, main_process=False)
+        extra = {"world_size": dist.world_size, "backend": dist.backend} if dist.enabled else {}
+        run.save_config({"command": command, **{k: v for k, v in options.items()}, "resolved_device": str(device),
+                         **extra})
+    return Session(device, run, options, bool(options.get("quiet", False)) or not dist.is_main, dist)
 
 
 def resume_option(fn: Callable) -> Callable:
@@ -203,3 +218,7 @@ def run_trainer(trainer_cls: type, config: Any, session: Session) -> dict[str, f
     finally:
         if session.run is not None:
             session.run.close()
+        if session.dist is not None and session.dist.enabled:
+            from advkit.runtime.distributed import teardown
+
+            teardown()

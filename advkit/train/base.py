@@ -33,6 +33,7 @@ import torch
 from torch import nn
 
 from advkit.errors import AdvkitError, NonFiniteLoss, TrainingInterrupted
+from advkit.runtime import distributed
 from advkit.runtime.checkpoint import (checkpoint_path, latest_checkpoint, load_checkpoint, prune_checkpoints,
                                        save_checkpoint)
 from advkit.runtime.progress import training_progress
@@ -69,10 +70,15 @@ class Trainer(ABC):
         self.step = 0
         self.models: dict[str, nn.Module] = {}
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        # Under torchrun: rank, world size, gradient averaging (advkit.runtime.distributed); a no-op alone.
+        self.dist: distributed.DistContext = getattr(session, "dist", None) or distributed.SINGLE
+        self.seed = int(session.options.get("seed", 0))
         # Data order and noise come from this generator (CPU, so they are device-independent); it is checkpointed.
-        self.generator = torch.Generator().manual_seed(int(session.options.get("seed", 0)))
+        # Each rank gets its own stream (rank 0 keeps --seed), so ranks train on different batches.
+        self.generator = torch.Generator().manual_seed(distributed.rank_seed(self.seed, self.dist.rank))
         self._stop_requested = False
         self.build()
+        self.dist.prepare(self.models, self.optimizers, self.seed)
 
     # ------------------------------------------------------------------ to implement
     @abstractmethod
@@ -148,6 +154,7 @@ class Trainer(ABC):
             self.generator.set_state(rng["trainer"])
         self.load_extra_state(payload["extra"])
         self.step = int(payload["step"])
+        self.dist.reseed_after_resume(self.generator, self.seed, self.step)
 
     # ------------------------------------------------------------------ the loop
     def _on_sigint(self, signum, frame) -> None:
@@ -169,6 +176,7 @@ class Trainer(ABC):
                 while self.step < total:
                     figures = self.train_step(self.step)
                     bad = {k: v for k, v in figures.items() if isinstance(v, float) and not math.isfinite(v)}
+                    bad, self._stop_requested = self.dist.end_step(self.models, bad, self._stop_requested)
                     if bad:
                         name, value = next(iter(bad.items()))
                         raise NonFiniteLoss(f"training stopped at step {self.step + 1}: {name} is {value}; the last good "
@@ -178,8 +186,8 @@ class Trainer(ABC):
                     if self.step % self.config.log_every == 0 or self.step == total:
                         self.run.log(self.step, **figures)
                         bar.update(self.step, **figures)
-                    if self.step % self.config.sample_every == 0 or self.step == total:
-                        self.sample(self.step)
+                    if (self.step % self.config.sample_every == 0 or self.step == total) and self.run.main_process:
+                        self.sample(self.step)  # grids and evaluation on rank 0 only
                         evaluated = self.evaluate(self.step)
                         if evaluated:
                             self.run.log(self.step, **evaluated)

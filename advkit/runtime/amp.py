@@ -1,0 +1,118 @@
+"""GPU fast paths every trainer can share, each a no-op (or exact) on the CPU unless asked.
+
+* Mixed precision (Micikevicius et al. 2018, "Mixed Precision Training"): matmuls and convolutions in 16 bits,
+  weights, optimizer state and reductions in float32. bfloat16 keeps float32's 8-bit exponent, so it needs no
+  loss scaling; GPUs without bf16 (before Ampere) get float16 and a :func:`grad_scaler` that rescales the
+  loss so small gradients do not flush to zero. On the CPU, autocast is off unless ``cpu=True``: bf16 matmuls
+  are slower than float32 on CPUs without AVX512-BF16/AMX and would only cost accuracy.
+* channels_last (NHWC): cuDNN's tensor-core convolutions read NHWC natively; NCHW inputs get transposed on
+  every call. Only 4-D tensors (conv weights, image batches) change layout; values never change.
+* Pinned (page-locked) host memory lets a host-to-GPU copy run asynchronously (``non_blocking=True``) while the
+  GPU computes; from pageable memory the copy is synchronous.
+* Small datasets held on the device (MNIST is 31 MB as float32): a batch is one index operation on the GPU, no
+  copy at all. :func:`place_dataset` keeps a dataset on the GPU when it fits a fraction of free memory, else
+  pins it on the host; either way the caller rebinds ``data = place_dataset(data, device)`` so only one copy
+  of the dataset stays alive.
+
+    >>> data = place_dataset(load_dataset("mnist", split="train"), device)
+    >>> model = channels_last(model)                 # conv nets; call before building the optimizer
+    >>> scaler = grad_scaler(device, amp_dtype(device, enabled=True))
+    >>> with autocast(device, enabled=True):
+    ...     loss = criterion(model(channels_last(x)), y)
+    >>> scaler.scale(loss).backward(); scaler.step(opt); scaler.update()
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import ContextManager, Literal, TypeVar
+
+import torch
+from torch import nn
+
+from advkit.data.tensors import TensorData
+
+T = TypeVar("T", torch.Tensor, nn.Module)
+Placement = Literal["device", "pinned", "host"]
+
+
+def choose_amp_dtype(device_type: str, enabled: bool, cpu: bool = False,
+                     bf16_supported: bool = True) -> torch.dtype | None:
+    """The autocast dtype for a device type, or None for full float32 (the logic, free of any device)."""
+    if not enabled:
+        return None
+    if device_type == "cuda":
+        return torch.bfloat16 if bf16_supported else torch.float16
+    if device_type == "cpu" and cpu:
+        return torch.bfloat16
+    return None
+
+
+def amp_dtype(device: torch.device | str, enabled: bool, cpu: bool = False) -> torch.dtype | None:
+    """:func:`choose_amp_dtype` for a real device (asks CUDA whether it supports bf16)."""
+    device = torch.device(device)
+    bf16 = device.type != "cuda" or torch.cuda.is_bf16_supported()
+    return choose_amp_dtype(device.type, enabled, cpu, bf16)
+
+
+def autocast(device: torch.device | str, enabled: bool = True, cpu: bool = False) -> ContextManager:
+    """``torch.autocast`` in the dtype :func:`amp_dtype` picks; a null context when that is float32."""
+    device = torch.device(device)
+    dtype = amp_dtype(device, enabled, cpu)
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def grad_scaler(device: torch.device | str, dtype: torch.dtype | None) -> torch.amp.GradScaler:
+    """Loss scaling, enabled only for float16 (bf16 and float32 do not underflow); a disabled scaler's
+    ``scale``/``step``/``update`` are plain pass-throughs, so trainers call them unconditionally."""
+    device = torch.device(device)
+    return torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
+
+
+def channels_last(obj: T, enabled: bool = True) -> T:
+    """A module or 4-D batch in NHWC memory layout (same values); anything else is returned unchanged."""
+    if not enabled:
+        return obj
+    if isinstance(obj, nn.Module):
+        return obj.to(memory_format=torch.channels_last)  # only 4-D parameters and buffers are affected
+    if obj.dim() == 4:
+        return obj.contiguous(memory_format=torch.channels_last)
+    return obj
+
+
+def to_device(x: torch.Tensor, device: torch.device | str, non_blocking: bool = True) -> torch.Tensor:
+    """Copy to ``device``; host-to-GPU copies go through pinned memory and do not block the host.
+
+    Pin a whole dataset once (:func:`place_dataset`) rather than every batch: pinning allocates."""
+    device = torch.device(device)
+    if device.type == "cuda" and x.device.type == "cpu":
+        pinned = x if x.is_pinned() else x.pin_memory()
+        return pinned.to(device, non_blocking=non_blocking)
+    return x.to(device)
+
+
+def choose_placement(nbytes: int, device_type: str, free_bytes: int | None, fraction: float = 0.25) -> Placement:
+    """Where a dataset of ``nbytes`` should live: on the GPU when it takes at most ``fraction`` of the free
+    memory (the rest is for activations), else in pinned host memory; on the CPU, where it is."""
+    if device_type != "cuda":
+        return "host"
+    if free_bytes is not None and nbytes <= fraction * free_bytes:
+        return "device"
+    return "pinned"
+
+
+def place_dataset(data: TensorData, device: torch.device | str, fraction: float = 0.25) -> TensorData:
+    """``data`` on the GPU when small (``TensorData.to(device)``), pinned on the host when large, unchanged
+    on the CPU. Rebind the result (``data = place_dataset(data, device)``) so one copy stays alive."""
+    device = torch.device(device)
+    nbytes = data.images.nbytes + data.labels.nbytes
+    free = torch.cuda.mem_get_info(device)[0] if device.type == "cuda" else None
+    where = choose_placement(nbytes, device.type, free, fraction)
+    if where == "device":
+        return data.to(device)
+    if where == "pinned":
+        return TensorData(data.images.pin_memory(), data.labels.pin_memory(), data.name, data.source,
+                          data.num_classes)
+    return data
