@@ -22,6 +22,7 @@ import os
 import pickle
 import re
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -97,13 +98,15 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
             raise AdvkitError(f"{path} is a directory with no checkpoint in it; pass a .pt file or a run directory")
         path = found
     try:
-        payload = torch.load(path, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():  # torch warns about pickle protocols: one line of error is enough
+            warnings.simplefilter("ignore")
+            payload = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
-        if "global" in str(e).lower() or "weights only load failed" in str(e).lower():
-            raise AdvkitError(f"refused to load {path}: it holds Python objects that could run code "
-                              f"({_first_line(e)}); only advkit checkpoints (tensors and plain values) "
-                              "are accepted") from None
-        raise AdvkitError(f"{path} is not a readable checkpoint ({_first_line(e)})") from None
+        unsafe = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(e))
+        if unsafe:
+            raise AdvkitError(f"refused to load {path}: it holds a Python object ({unsafe.group(1)}) that could run "
+                              "code; only advkit checkpoints (tensors and plain values) are accepted") from None
+        raise AdvkitError(f"{path} is not a readable checkpoint (not a torch file or damaged pickle data)") from None
     except Exception as e:  # noqa: BLE001 - a trust boundary: any failure to parse means "not a checkpoint"
         raise AdvkitError(f"{path} is not a readable checkpoint (truncated or not a torch file: {_first_line(e)})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
