@@ -24,15 +24,16 @@ def _error_and_confidence(model: nn.Module, x: torch.Tensor, y: torch.Tensor) ->
 
 def robustness(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, eps_list: list[float],
                pgd_steps: int = 20, pgd_restarts: int = 1, batch_size: int = 500, clip: bool = True,
-               seed: int = 0, progress=None) -> list[dict[str, float]]:
+               seed: int = 0, progress=None, amp: bool = False) -> list[dict[str, float]]:
     """One row per eps: clean/FGSM/PGD error (fractions) and mean confidence on wrong answers."""
     generator = torch.Generator().manual_seed(seed)  # PGD's random starts: the same for every call
     clean_error, clean_conf = _error_and_confidence(model, images, labels)
     rows = []
     for eps in eps_list:
         fgsm_x, pgd_x = [], []
-        fgsm = FGSM(model, eps, clip=clip)
-        pgd = PGD(model, eps, steps=pgd_steps, restarts=pgd_restarts, clip=clip, generator=generator) if pgd_steps else None
+        fgsm = FGSM(model, eps, clip=clip, amp=amp)
+        pgd = (PGD(model, eps, steps=pgd_steps, restarts=pgd_restarts, clip=clip, generator=generator, amp=amp)
+               if pgd_steps else None)
         chunks = range(0, images.shape[0], batch_size)
         for start in (progress(chunks, f"eps={eps:g}") if progress else chunks):
             x, y = images[start:start + batch_size], labels[start:start + batch_size]

@@ -235,7 +235,7 @@ def dataset_mode(victim: Victim, config: Any, session: Any) -> dict:
     progress: Callable = lambda it, desc: track(it, description=desc, quiet=session.quiet)  # noqa: E731
     rows = robustness(victim.model, test.images.to(device), test.labels.to(device), config.eps_list(),
                       pgd_steps=config.pgd_steps, pgd_restarts=config.pgd_restarts, batch_size=config.batch_size,
-                      clip=config.clip, seed=int(session.options.get("seed", 0)), progress=progress)
+                      clip=config.clip, seed=int(session.options.get("seed", 0)), progress=progress, amp=config.amp)
     table = Table(title=f"{victim.name} on {len(test)} images of the {test.source}")
     for col in ("eps", "clean error", "FGSM error", "conf. on wrong (FGSM)", "PGD error"):
         table.add_column(col, justify="right")
@@ -247,7 +247,7 @@ def dataset_mode(victim: Victim, config: Any, session: Any) -> dict:
     _error_plot(rows, figure, victim.name)
     session.echo(f"figure: {figure}")
     return {"model": victim.name, "model_source": victim.source, "dataset": test.source, "n": len(test),
-            "clip": config.clip, "pgd_steps": config.pgd_steps, "pgd_restarts": config.pgd_restarts, "rows": rows,
+            "clip": config.clip, "amp": config.amp, "pgd_steps": config.pgd_steps, "pgd_restarts": config.pgd_restarts, "rows": rows,
             "figure": str(figure)}
 
 

@@ -12,6 +12,7 @@ of 8-bit ImageNet pixels, roughly).
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -20,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from advkit.errors import AdvkitError
+from advkit.runtime.amp import autocast
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -56,17 +58,20 @@ def model_device(model: nn.Module) -> torch.device:
     return torch.device("cpu")
 
 
-class Attack:
+class Attack(ABC):
     """Base class: validates the budget and inputs, moves them to the model's device, switches to eval mode.
 
     Subclasses implement :meth:`perturb` (called with gradients enabled and the model in eval mode).
     ``targeted=True`` makes ``y`` the *target* classes: the attack then lowers their loss.
     """
 
-    def __init__(self, model: nn.Module, eps: float, targeted: bool = False, clip: bool = True):
+    def __init__(self, model: nn.Module, eps: float, targeted: bool = False, clip: bool = True, amp: bool = False):
         if not (eps == eps and 0 <= eps <= 1):
             raise AdvkitError(f"eps must be in [0, 1] (inputs are images in [0, 1]); got {eps}")
         self.model, self.eps, self.targeted, self.clip = model, float(eps), targeted, clip
+        # Mixed precision for the model's forward/backward (bf16 on CUDA; on the CPU only when asked, for tests).
+        # The input, its gradient and the perturbation stay float32: only the sign of the gradient is used.
+        self.amp = amp
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         device = model_device(self.model)
@@ -80,8 +85,9 @@ class Attack:
         with eval_mode(self.model), torch.enable_grad():
             return self.perturb(x, y).detach()
 
+    @abstractmethod
     def perturb(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+        """The attack itself: adversarial images for ``x`` (model in eval mode, gradients enabled)."""
 
     # ------------------------------------------------------------------ shared pieces
     def loss_and_grad(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -91,7 +97,9 @@ class Attack:
         Summing (not averaging) the per-sample losses keeps each sample's gradient independent of the batch.
         """
         x = x.clone().requires_grad_(True)
-        losses = F.cross_entropy(self.model(x), y, reduction="none")
+        with autocast(x.device, enabled=self.amp, cpu=self.amp):
+            logits = self.model(x)
+        losses = F.cross_entropy(logits.float(), y, reduction="none")
         objective = -losses.sum() if self.targeted else losses.sum()
         (grad,) = torch.autograd.grad(objective, x)
         return losses.detach(), grad

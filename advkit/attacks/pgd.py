@@ -24,8 +24,8 @@ from advkit.errors import AdvkitError
 class PGD(Attack):
     def __init__(self, model, eps: float, step: float | None = None, steps: int = 10, restarts: int = 1,
                  random_start: bool = True, targeted: bool = False, clip: bool = True,
-                 generator: torch.Generator | None = None):
-        super().__init__(model, eps, targeted, clip)
+                 generator: torch.Generator | None = None, amp: bool = False):
+        super().__init__(model, eps, targeted, clip, amp)
         if steps < 1 or restarts < 1:
             raise AdvkitError(f"PGD needs steps >= 1 and restarts >= 1; got steps={steps}, restarts={restarts}")
         # Default step 2.5*eps/steps (Madry et al.): the iterate can cross the ball and still move after projecting.

@@ -36,6 +36,7 @@ class FGSMConfig:
     pgd_steps: int = field(default=20, metadata={"help": "PGD steps in dataset mode (0: FGSM only)."})
     pgd_restarts: int = field(default=1, metadata={"help": "PGD random restarts (best iterate kept per sample)."})
     batch_size: int = field(default=500, metadata={"help": "Attack batch size."})
+    amp: bool = field(default=False, metadata={"help": "Mixed precision (bf16 autocast) for the attacked model's passes."})
 
     def eps_list(self) -> list[float]:
         try:
