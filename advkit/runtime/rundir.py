@@ -5,7 +5,7 @@
       metrics.jsonl    one JSON object per logged step
       events.out.tfevents.*  TensorBoard scalars, histograms, images
       images/          sample grids and figures
-      checkpoints/     step-XXXXXXXX.pt (+ best.pt)
+      checkpoints/     step-<8-digit step>.pt (+ best.pt)
       .lock            held while a process writes here: a second run on the same directory is refused
 
     >>> run = RunDir.create("gan-train", out=None)

@@ -1,0 +1,97 @@
+"""Denoising evaluation: PSNR and SSIM per image and mean, for the model, the noisy input and the baselines.
+
+Every method sees the *same* noisy image: the noise of image ``name`` is drawn with the fixed seed
+``image_seed(seed, name)`` (see :mod:`advkit.denoise.noise`), so numbers repeat across runs and machines.
+Metrics are scikit-image's with an explicit ``data_range=1.0`` (images in [0, 1] units, i.e. 255 on the
+8-bit scale; estimates are clipped to [0, 1], the noisy input is scored as it is, unclipped by default):
+
+    PSNR = 10 log10(1 / MSE)          (skimage.metrics.peak_signal_noise_ratio)
+    SSIM = mean SSIM over the channels, 7x7 uniform window (skimage.metrics.structural_similarity)
+
+    >>> methods = {"advkit": model_method(G), **available_baselines()}
+    >>> results = evaluate_folder("../shared/data/denoise/CBSD68", methods, sigma=50)
+    >>> results["mean"]["advkit"]["psnr"]
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+import torch
+from torch import nn
+
+from advkit.data.images import list_images, load_image
+from advkit.denoise.noise import add_noise, image_seed
+from advkit.denoise.tiling import tiled_apply
+
+Method = Callable[[np.ndarray, float], np.ndarray]  # (noisy [H, W, C] in [0, 1] units, sigma 0-255) -> estimate
+
+
+def psnr_ssim(clean: np.ndarray, estimate: np.ndarray) -> dict[str, float]:
+    """PSNR (dB) and SSIM of an ``[H, W, C]`` estimate against the clean image, both in [0, 1] units."""
+    from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+    clean64, est64 = clean.astype(np.float64), estimate.astype(np.float64)
+    return {"psnr": float(peak_signal_noise_ratio(clean64, est64, data_range=1.0)),
+            "ssim": float(structural_similarity(clean64, est64, data_range=1.0, channel_axis=-1))}
+
+
+def model_method(model: nn.Module, tile: int = 512, margin: int = 96) -> Method:
+    """Wrap a denoiser network as a numpy method (tiled, so any image size fits in memory)."""
+
+    @torch.no_grad()
+    def denoise(noisy: np.ndarray, sigma: float) -> np.ndarray:
+        x = torch.from_numpy(np.ascontiguousarray(noisy.transpose(2, 0, 1)))[None].float()
+        return tiled_apply(model.eval(), x, tile, margin)[0].clamp(0, 1).permute(1, 2, 0).numpy()
+
+    return denoise
+
+
+def noisy_pair(path: Path, sigma: float, seed: int, mode: str = "iid", clip: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(clean, noisy) ``[H, W, 3]`` float arrays for one image file, with that image's fixed noise."""
+    clean = load_image(path, "RGB")
+    noisy = add_noise(clean, sigma, seed=image_seed(seed, path.name), mode=mode, clip=clip)
+    return clean.permute(1, 2, 0).numpy(), noisy.permute(1, 2, 0).numpy()
+
+
+def evaluate_folder(folder: str | Path, methods: dict[str, Method], sigma: float, seed: int = 0,
+                    limit: int | None = None, mode: str = "iid", clip: bool = False,
+                    progress: Callable[[Iterable], Iterable] = iter) -> dict:
+    """Score every method on every image of ``folder``; returns per-image rows, means and seconds per image."""
+    files = list_images(folder)[:limit]
+    rows, seconds = [], {name: 0.0 for name in methods}
+    for path in progress(files):
+        clean, noisy = noisy_pair(path, sigma, seed, mode, clip)
+        row = {"image": path.name, "size": f"{clean.shape[1]}x{clean.shape[0]}", "noisy": psnr_ssim(clean, noisy)}
+        for name, method in methods.items():
+            start = time.perf_counter()
+            estimate = method(noisy, sigma)
+            seconds[name] += time.perf_counter() - start
+            row[name] = psnr_ssim(clean, estimate)
+        rows.append(row)
+    names = ["noisy", *methods]
+    mean = {name: {metric: float(np.mean([r[name][metric] for r in rows])) for metric in ("psnr", "ssim")}
+            for name in names}
+    return {"set": Path(folder).name, "images": len(rows), "sigma": sigma, "seed": seed, "noise_mode": mode,
+            "clip": clip, "methods": names, "rows": rows, "mean": mean,
+            "seconds_per_image": {name: seconds[name] / max(1, len(rows)) for name in methods}}
+
+
+def to_markdown(results: dict, per_image: bool = True) -> str:
+    """The results as Markdown: the mean table, then (optionally) one row per image."""
+    names = results["methods"]
+    lines = [f"### {results['set']} ({results['images']} images), sigma {results['sigma']:g}, noise seed {results['seed']}",
+             "", "| method | PSNR (dB) | SSIM | s / image |", "| --- | ---: | ---: | ---: |"]
+    for name in names:
+        m, s = results["mean"][name], results["seconds_per_image"].get(name)
+        lines.append(f"| {name} | {m['psnr']:.2f} | {m['ssim']:.4f} | {'' if s is None else f'{s:.3f}'} |")
+    if per_image:
+        lines += ["", "| image | " + " | ".join(f"{n} PSNR / SSIM" for n in names) + " |",
+                  "| --- |" + " ---: |" * len(names)]
+        for row in results["rows"]:
+            cells = " | ".join(f"{row[n]['psnr']:.2f} / {row[n]['ssim']:.3f}" for n in names)
+            lines.append(f"| {row['image']} | {cells} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,79 @@
+"""The corruption process, apart from the network: additive white Gaussian noise (AWGN).
+
+    y = x + n,   n ~ N(0, (sigma / 255)^2) i.i.d. per pixel *and* per channel,
+
+with images ``x`` as float tensors ``[C, H, W]`` or ``[B, C, H, W]`` in [0, 1] and ``sigma`` given on the
+0-255 scale (the literature's convention: "sigma = 50" means std 50/255 in [0, 1] units). ``clip=True``
+clamps ``y`` to [0, 1] (what a saved 8-bit noisy image holds); the denoising benchmarks (DnCNN, FFDNet,
+CBM3D numbers) use the unclipped ``clip=False``, which is the default.
+
+``mode="compat"`` reproduces the source's ``read_stl10.py`` (denoise_dcgan): one noise field ``[H, W]``
+drawn once and added to all three channels alike, then the whole image min-max rescaled to [0, 1]
+instead of clipped. That corruption is colour-neutral noise plus a global contrast change, which is part
+of why the original network "learned the outlines but not the colour".
+
+Noise is seeded: the same ``seed`` (or the same state of a ``torch.Generator``) gives the same noise on
+any device, because it is drawn on the CPU and then moved to the image's device.
+
+    >>> noisy = add_noise(clean, sigma=50, seed=0)                 # i.i.d., unclipped
+    >>> noisy = add_noise(clean, sigma=50, seed=0, clip=True)      # clamped to [0, 1]
+    >>> noisy = add_noise(clean, sigma=50, seed=0, mode="compat")  # the source's shared field + min-max
+"""
+
+from __future__ import annotations
+
+import torch
+
+from advkit.errors import AdvkitError
+
+MODES = ("iid", "compat")
+
+
+def check_sigma(sigma: float) -> None:
+    if not isinstance(sigma, (int, float)) or sigma != sigma or not 0 <= sigma <= 255:
+        raise AdvkitError(f"--noise-std must be in [0, 255] (std on the 0-255 pixel scale, e.g. 50); got {sigma}")
+
+
+def gaussian_noise(shape: tuple[int, ...], sigma: float, generator: torch.Generator) -> torch.Tensor:
+    """Zero-mean Gaussian noise of std ``sigma / 255`` drawn on the CPU from ``generator`` (device-independent)."""
+    return torch.randn(shape, generator=generator) * (sigma / 255.0)
+
+
+def add_noise(clean: torch.Tensor, sigma: float, seed: int | None = None, generator: torch.Generator | None = None,
+              mode: str = "iid", clip: bool = False) -> torch.Tensor:
+    """Corrupt ``clean`` ([C, H, W] or [B, C, H, W], in [0, 1]) with AWGN of std ``sigma`` on the 0-255 scale.
+
+    Give either ``seed`` (a fresh generator) or ``generator`` (advanced in place, for training streams).
+    """
+    check_sigma(sigma)
+    if mode not in MODES:
+        raise AdvkitError(f"noise mode must be one of {', '.join(MODES)}; got {mode!r}")
+    if clean.dim() not in (3, 4):
+        raise AdvkitError(f"images must be [C, H, W] or [B, C, H, W]; got shape {tuple(clean.shape)}")
+    if generator is None:
+        generator = torch.Generator().manual_seed(0 if seed is None else int(seed))
+    if mode == "iid":
+        noise = gaussian_noise(tuple(clean.shape), sigma, generator)
+    else:
+        # The source drew one [H, W] field per image and broadcast it over the channels.
+        field_shape = (*clean.shape[:-3], 1, *clean.shape[-2:])
+        noise = gaussian_noise(field_shape, sigma, generator).expand_as(clean)
+    noisy = clean + noise.to(device=clean.device, dtype=clean.dtype)
+    if mode == "compat":
+        return minmax_rescale(noisy)
+    return noisy.clamp(0, 1) if clip else noisy
+
+
+def minmax_rescale(images: torch.Tensor) -> torch.Tensor:
+    """Rescale each image (over all its channels and pixels) linearly onto [0, 1], as the source's loader did."""
+    flat = images.reshape(*images.shape[:-3], -1)
+    low = flat.amin(-1)[..., None, None, None]
+    high = flat.amax(-1)[..., None, None, None]
+    return (images - low) / (high - low).clamp_min(1e-12)
+
+
+def image_seed(base_seed: int, name: str) -> int:
+    """A fixed noise seed per image name, so evaluation noise repeats across runs, machines and set orders."""
+    import zlib
+
+    return (int(base_seed) * 1_000_003 + zlib.crc32(name.encode())) % (2 ** 31)

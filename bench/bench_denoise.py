@@ -1,0 +1,107 @@
+"""Benchmark: the shipped denoiser's CPU inference vs scikit-image non-local means and CBM3D, same images.
+
+Per image (CBSD68 481x321 by default; 96x96.. any size works), with noise sigma 50, all methods timed
+round-robin in one run (median of --repeats), then the ratios printed. Then a 4000x3000 photo (a real
+CBSD68 image upscaled with PIL, bicubic) is denoised with overlap tiling in a child process, whose peak
+RSS is reported: tiling keeps memory bounded by one tile's activations, not the photo's.
+
+    OMP_NUM_THREADS=1 python bench/bench_denoise.py --images 1 --repeats 3
+Appends a table to bench/RESULTS.md. BM3D runs only when the optional `bm3d` package is installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import Bench, interleaved  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+SET = REPO.parent / "shared" / "data" / "denoise" / "CBSD68"
+
+
+def big_child(width: int, height: int, tile: int) -> None:
+    """Run in a fresh process: denoise one width x height photo tiled; print time and peak RSS as JSON."""
+    import resource
+
+    from PIL import Image
+
+    from advkit.cli.denoise import _margin, load_denoiser
+    from advkit.data.images import list_images
+    from advkit.denoise.noise import add_noise
+    from advkit.denoise.tiling import tiled_apply
+
+    photo = Image.open(list_images(SET)[0]).convert("RGB").resize((width, height), Image.BICUBIC)
+    clean = torch.from_numpy(np.asarray(photo)).permute(2, 0, 1).float().div_(255)[None]
+    del photo
+    noisy = add_noise(clean, 50, seed=0)
+    del clean
+    G, _, _ = load_denoiser(None, torch.device("cpu"))
+    start = time.perf_counter()
+    out = tiled_apply(G, noisy, tile, _margin(G))
+    seconds = time.perf_counter() - start
+    assert out.shape == noisy.shape
+    print(json.dumps({"seconds": seconds, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      "input_mb": noisy.numel() * 4 / 2 ** 20}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--images", type=int, default=1, help="CBSD68 images per timing round")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--big", default="4000x3000", help="size of the tiled photo (WxH; 0 = skip)")
+    parser.add_argument("--tile", type=int, default=512)
+    parser.add_argument("--child-big", nargs=3, type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child_big:
+        big_child(*args.child_big)
+        return
+    if not SET.is_dir():
+        sys.exit(f"{SET} is absent: this benchmark needs ../shared/data/denoise/CBSD68")
+
+    from advkit.cli.denoise import _margin, load_denoiser
+    from advkit.data.images import list_images
+    from advkit.denoise.baselines import available_baselines
+    from advkit.denoise.evaluate import model_method, noisy_pair
+
+    G, ckpt, _ = load_denoiser(None, torch.device("cpu"))
+    model = model_method(G, args.tile, _margin(G))
+    pairs = [noisy_pair(p, 50, 0) for p in list_images(SET)[: args.images]]
+    size = f"{pairs[0][0].shape[1]}x{pairs[0][0].shape[0]}"
+    baselines = available_baselines()
+    methods = {"advkit": model, "nlm": baselines["nlm"]}
+    if "bm3d" in baselines:
+        methods["bm3d"] = baselines["bm3d"]
+    fns = {name: (lambda m=m: [m(noisy, 50) for _, noisy in pairs]) for name, m in methods.items()}
+    seconds = interleaved(fns, repeats=args.repeats, warmup=1)
+    bench = Bench("denoise (bench_denoise.py)",
+                  data=f"CBSD68, first {args.images} image(s) of {size}, sigma 50, model {ckpt.name}, "
+                       f"{torch.get_num_threads()} torch thread(s), CPU")
+    for name, s in seconds.items():
+        bench.row(f"{name}: seconds per {size} image", s / len(pairs), unit=" s")
+    bench.row("speed-up advkit vs scikit-image NLM", seconds["nlm"] / seconds["advkit"], note="NLM fast mode, 5x5 patches")
+    if "bm3d" in seconds:
+        bench.row("speed-up advkit vs CBM3D (bm3d package)", seconds["bm3d"] / seconds["advkit"], target=">= 100")
+    else:
+        bench.row("speed-up advkit vs CBM3D", float("nan"), note="bm3d package not installed: not measured")
+    if args.big != "0":
+        width, height = map(int, args.big.lower().split("x"))
+        child = subprocess.run([sys.executable, __file__, "--child-big", str(width), str(height), str(args.tile)],
+                               capture_output=True, text=True, check=True)
+        big = json.loads(child.stdout.strip().splitlines()[-1])
+        bench.row(f"tiled {width}x{height} photo: seconds", big["seconds"], unit=" s", note=f"tile {args.tile}")
+        bench.row(f"tiled {width}x{height} photo: peak RSS of the process", big["peak_rss_mb"], unit=" MB",
+                  note=f"the float input alone is {big['input_mb']:.0f} MB")
+    bench.finish()
+
+
+if __name__ == "__main__":
+    main()

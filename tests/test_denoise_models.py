@@ -1,0 +1,89 @@
+"""Generators keep the image size, tiling equals whole-image inference, D's heads, the shipped model."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from advkit.denoise.discriminator import DenoiseDiscriminator, DenoiseDiscriminatorConfig
+from advkit.denoise.generator import (OriginalDenoiser, OriginalDenoiserConfig, UNetDenoiser, UNetDenoiserConfig,
+                                      receptive_field)
+from advkit.denoise.tiling import tiled_apply
+
+
+def small_unet(**kw) -> UNetDenoiser:
+    torch.manual_seed(0)
+    G = UNetDenoiser(UNetDenoiserConfig(width=8, levels=2, **kw))
+    torch.nn.init.normal_(G.tail.weight, 0, 0.05)  # a non-trivial net (the tail starts at zero)
+    return G.eval()
+
+
+@pytest.mark.parametrize("size", [(17, 29), (31, 8), (33, 65), (5, 7)])
+def test_output_size_equals_input_size_for_odd_sizes(size):
+    x = torch.rand(2, 3, *size)
+    for G in (small_unet(), OriginalDenoiser(OriginalDenoiserConfig(width=8)).eval()):
+        with torch.no_grad():
+            assert G(x).shape == x.shape
+
+
+def test_residual_unet_starts_as_the_identity():
+    G = UNetDenoiser(UNetDenoiserConfig(width=8, levels=2)).eval()
+    x = torch.rand(1, 3, 24, 40)
+    with torch.no_grad():
+        assert torch.equal(G(x), x)
+
+
+@pytest.mark.parametrize("norm", ["none", "batch"])
+def test_tiling_equals_whole_image_within_1e4(norm):
+    G = small_unet(norm=norm)
+    if norm == "batch":  # non-trivial running statistics: eval-mode BN is a per-channel affine map
+        for m in G.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.1, 0.1)
+                m.running_var.uniform_(0.5, 1.5)
+    x = torch.rand(1, 3, 75, 101)
+    margin = receptive_field(G) // 2 + G.stride
+    with torch.no_grad():
+        whole = G(x)
+        tiled = tiled_apply(G, x, tile=24, margin=margin)
+        seams = tiled_apply(G, x, tile=24, margin=0)
+    assert tiled.shape == whole.shape
+    assert (tiled - whole).abs().max().item() < 1e-4
+    # Without the margin the tile borders show: the check above can fail.
+    assert (seams - whole).abs().max().item() > 1e-3
+
+
+def test_receptive_field_of_the_original_net():
+    # two 4x4/2 convs then two 4x4/2 deconvs: one output pixel sees a 10..14 px window
+    assert 8 <= receptive_field(OriginalDenoiser(OriginalDenoiserConfig(width=4))) <= 16
+
+
+def test_discriminator_heads():
+    x, y = torch.rand(4, 3, 96, 96), torch.rand(4, 3, 96, 96)
+    patch = DenoiseDiscriminator(DenoiseDiscriminatorConfig(width=8, conditional=True, patch=True))
+    assert patch(x, y).shape == (4, 1, 12, 12)
+    assert patch(torch.rand(2, 3, 40, 56), torch.rand(2, 3, 40, 56)).shape == (2, 1, 5, 7)  # any size
+    plain = DenoiseDiscriminator(DenoiseDiscriminatorConfig(width=8, conditional=False, patch=False,
+                                                            spectral_norm=False))
+    assert plain(x).shape == (4, 1)
+    # The conditional D's verdict depends on the noisy input it is shown.
+    assert not torch.allclose(patch(x, y), patch(x, torch.rand_like(y)))
+
+
+def test_shipped_denoiser_is_small_loads_and_denoises_a_real_photo():
+    from skimage import data as skdata
+
+    from advkit.cli.denoise import load_denoiser, shipped_checkpoint
+    from advkit.denoise.evaluate import psnr_ssim
+    from advkit.denoise.noise import add_noise
+
+    assert shipped_checkpoint().stat().st_size < 10 * 2 ** 20
+    G, _, payload = load_denoiser(None, torch.device("cpu"))
+    assert payload["models"]["G"]["name"] == "denoise-unet"
+    clean = torch.from_numpy(skdata.astronaut()[100:196, 150:262]).permute(2, 0, 1).float() / 255  # 96x112 real photo
+    noisy = add_noise(clean[None], 50, seed=0)
+    with torch.no_grad():
+        estimate = G(noisy).clamp(0, 1)
+    as_hwc = lambda t: t[0].permute(1, 2, 0).numpy()  # noqa: E731
+    before, after = psnr_ssim(as_hwc(clean[None]), as_hwc(noisy))["psnr"], psnr_ssim(as_hwc(clean[None]), as_hwc(estimate))["psnr"]
+    assert after > before + 8, (before, after)
