@@ -79,11 +79,17 @@ class Attack(ABC):
         y = y.detach().to(device, torch.long)
         if x.shape[0] != y.shape[0]:
             raise AdvkitError(f"{x.shape[0]} images but {y.shape[0]} labels: pass one label per image")
-        if x.numel() and not bool(((x >= 0) & (x <= 1)).all()):
+        if x.numel() == 0:
+            return x.clone()
+        # The range check is queued with the attack and read after it: reading it first would stall the host
+        # until the GPU is idle and serialise every launch of the attack behind it.
+        low, high = torch.aminmax(x)
+        with eval_mode(self.model), torch.enable_grad():
+            x_adv = self.perturb(x, y).detach()
+        if low.item() < 0 or high.item() > 1:
             raise AdvkitError("attack inputs must be images in [0, 1]; put normalization in "
                               "advkit.attacks.Normalized(model, mean, std) instead of in the data")
-        with eval_mode(self.model), torch.enable_grad():
-            return self.perturb(x, y).detach()
+        return x_adv
 
     @abstractmethod
     def perturb(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,1 @@
+"""GANs: objectives (losses.py), generators/discriminators (models.py), evaluation (metrics/), toy1d."""

@@ -1,0 +1,88 @@
+"""GAN objectives on discriminator logits, one pair (D loss, G loss) per ``--loss``, each minimized.
+
+Notation: ``r = D(x)`` logits on real data, ``f = D(G(z))`` logits on generated data, sigma the logistic
+function, so D's probability "real" is sigma(logit) and log sigma(t) = -softplus(-t), log(1 - sigma(t)) = -softplus(t).
+Means are over the batch. Shapes: logits ``[B]`` (or ``[B, 1]``); every loss returns a 0-dim tensor.
+
+* ``minimax`` (Goodfellow et al. 2014, eq. 1, saturating):
+  L_D = -E[log sigma(r)] - E[log(1 - sigma(f))],   L_G = E[log(1 - sigma(f))]
+* ``ns`` (non-saturating, the same paper's practical fix; what the TF MNIST source trains):
+  L_D as minimax,                                  L_G = -E[log sigma(f)]
+* ``wgan`` (Arjovsky et al. 2017; critic without sigmoid, weights clipped to [-c, c] after each step):
+  L_D = E[f] - E[r]  (minus the Wasserstein estimate),  L_G = -E[f]
+* ``wgan-gp`` (Gulrajani et al. 2017): the wgan losses, plus on D
+  lambda * E[(||grad_x D(x_hat)||_2 - 1)^2],  x_hat = eps x + (1 - eps) G(z), eps ~ U[0, 1] per sample
+* ``hinge`` (Lim & Ye 2017; Miyato et al. 2018):
+  L_D = E[max(0, 1 - r)] + E[max(0, 1 + f)],        L_G = -E[f]
+
+    >>> r, f = torch.tensor([2.0]), torch.tensor([-1.0])
+    >>> d_loss("ns", r, f), g_loss("ns", f)          # softplus(-2) + softplus(-1), softplus(1)
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from advkit.errors import AdvkitError
+
+LOSSES = ("minimax", "ns", "wgan", "wgan-gp", "hinge")
+WASSERSTEIN = ("wgan", "wgan-gp")  # critics: raw scores, not probabilities
+
+
+def _check(loss: str) -> None:
+    if loss not in LOSSES:
+        raise AdvkitError(f"--loss must be one of {', '.join(LOSSES)}; got {loss!r}")
+
+
+def d_loss(loss: str, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """The discriminator's (critic's) loss; the gradient penalty of wgan-gp is added by the caller."""
+    _check(loss)
+    # Losses are computed in float32 even under bf16 autocast: softplus of large logits needs the range.
+    r, f = real_logits.float(), fake_logits.float()
+    if loss in ("minimax", "ns"):
+        # -log sigma(r) = softplus(-r);  -log(1 - sigma(f)) = softplus(f): stable for any logit.
+        return F.softplus(-r).mean() + F.softplus(f).mean()
+    if loss in WASSERSTEIN:
+        return f.mean() - r.mean()
+    return F.relu(1 - r).mean() + F.relu(1 + f).mean()
+
+
+def g_loss(loss: str, fake_logits: torch.Tensor) -> torch.Tensor:
+    """The generator's loss on D's logits for generated samples."""
+    _check(loss)
+    f = fake_logits.float()
+    if loss == "minimax":
+        # log(1 - sigma(f)) = -softplus(f): saturates (gradient -> 0) exactly when D confidently rejects G(z).
+        return -F.softplus(f).mean()
+    if loss == "ns":
+        return F.softplus(-f).mean()
+    return -f.mean()
+
+
+def gradient_penalty(discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor,
+                     labels: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+    """WGAN-GP's E[(||grad D(x_hat)||_2 - 1)^2] on random interpolates x_hat of real and fake ``[B, ...]``.
+
+    The norm is taken per D output: with PacGAN packing (D scores groups of m samples) the gradient of one
+    score is the concatenated gradient of its m inputs. ``generator`` (CPU) draws the interpolation weights.
+    """
+    eps = torch.rand((real.shape[0],) + (1,) * (real.dim() - 1), generator=generator).to(real.device, real.dtype)
+    x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
+    scores = discriminator(x_hat, labels) if labels is not None else discriminator(x_hat)
+    (grad,) = torch.autograd.grad(scores.float().sum(), x_hat, create_graph=True)
+    norms = grad.float().reshape(scores.shape[0], -1).norm(2, dim=1)
+    return ((norms - 1) ** 2).mean()
+
+
+@torch.no_grad()
+def clip_weights(module: nn.Module, c: float) -> None:
+    """WGAN's Lipschitz constraint by brute force: every parameter clamped into [-c, c]."""
+    for p in module.parameters():
+        p.clamp_(-c, c)
+
+
+def d_probability(loss: str, logits: torch.Tensor) -> torch.Tensor:
+    """What to log as "D(x)": the probability sigma(logit) for probabilistic losses, the raw critic score otherwise."""
+    return logits.float() if loss in WASSERSTEIN or loss == "hinge" else torch.sigmoid(logits.float())

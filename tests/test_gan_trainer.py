@@ -1,0 +1,232 @@
+"""The GAN trainer: Algorithm 1's schedule (counted), a two-step smoke run of every loss x arch, exact
+resume after an interruption, and the `advkit gan` / `advkit eval gan` commands end to end."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from advkit.cli.common import start_session
+from advkit.errors import AdvkitError, TrainingInterrupted
+from advkit.gan.losses import LOSSES
+from advkit.train.gan import ARCHS, GANConfig, GANTrainer
+
+SMALL = dict(dataset="fake", batch_size=8, log_every=1, sample_every=2, checkpoint_every=3, eval_samples=64,
+             grid=4, base_channels=8, hidden=16)
+
+
+def _trainer(tmp_path, name, **kw):
+    session = start_session("gan-train", {"device": "cpu", "seed": 0, "out": str(tmp_path / name), "quiet": True})
+    return GANTrainer(GANConfig(**{**SMALL, **kw}), session), session
+
+
+def _fit(tmp_path, name, resume=None, stop_after=None, **kw):
+    trainer, session = _trainer(tmp_path, name, **kw)
+    try:
+        if resume:
+            trainer.resume(resume)
+        if stop_after is not None:  # a Ctrl-C arriving during step `stop_after`
+            step_fn = trainer.train_step
+
+            def interrupted(step):
+                if step + 1 == stop_after:
+                    trainer._stop_requested = True
+                return step_fn(step)
+
+            trainer.train_step = interrupted
+        trainer.fit()
+    finally:
+        session.run.close()
+    return trainer
+
+
+@pytest.mark.parametrize("k,g_steps", [(1, 1), (3, 1), (2, 2)])
+def test_d_steps_k_makes_k_d_updates_per_g_update(tmp_path, k, g_steps):
+    trainer, session = _trainer(tmp_path, "count", steps=4, d_steps=k, g_steps=g_steps)
+    order = []
+    for role in ("D", "G"):
+        trainer.optimizers[role].register_step_post_hook(lambda opt, args, kwargs, role=role: order.append(role))
+    trainer.fit()
+    session.run.close()
+    assert "".join(order) == ("D" * k + "G" * g_steps) * 4
+    assert (trainer.d_updates, trainer.g_updates) == (4 * k, 4 * g_steps)
+
+
+def test_wgan_defaults_five_critic_steps_rmsprop_and_clipping(tmp_path):
+    trainer, session = _trainer(tmp_path, "wgan", steps=2, loss="wgan")
+    trainer.fit()
+    session.run.close()
+    assert trainer.config.d_steps == 5 and trainer.d_updates == 10
+    assert isinstance(trainer.optimizers["D"], torch.optim.RMSprop) and trainer.config.lr == 5e-5
+    assert max(p.abs().max().item() for p in trainer.D.parameters()) <= 0.01 + 1e-7
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("loss", LOSSES)
+def test_two_step_smoke_run_of_every_loss_and_arch(tmp_path, arch, loss):
+    extra = {"spectral_norm": True} if loss == "hinge" else {}
+    if arch == "dcgan" and loss == "ns":
+        extra = {"num_classes": 10, "ema": 0.9, "pack": 2}  # conditional + EMA + PacGAN on the way
+    trainer = _fit(tmp_path, f"{arch}-{loss}", steps=2, arch=arch, loss=loss, d_steps=1, **extra)
+    run = trainer.run.path
+    results = json.loads((run / "results.json").read_text())
+    assert results["steps"] == 2 and results["d_updates"] == 2 and results["loss"] == loss
+    lines = [json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines()]
+    logged = {k for line in lines for k in line}
+    assert {"d_loss", "g_loss", "d_real", "d_fake", "d_grad_norm", "g_grad_norm", "diversity"} <= logged
+    if loss in ("wgan", "wgan-gp"):
+        assert "w_estimate" in logged
+    assert (run / "images" / "step-00000002.png").exists() and (run / "checkpoints" / "step-00000002.pt").exists()
+    assert list(run.glob("events.out.tfevents.*")), "TensorBoard events"
+
+
+def _states(trainer):
+    out = {f"model/{role}/{k}": v.clone() for role, m in trainer.models.items() for k, v in m.state_dict().items()}
+    for role, opt in trainer.optimizers.items():
+        for pid, state in opt.state_dict()["state"].items():
+            for k, v in state.items():
+                out[f"optim/{role}/{pid}/{k}"] = torch.as_tensor(v).clone()
+    return out
+
+
+@pytest.mark.parametrize("kw", [dict(arch="dcgan", loss="ns", ema=0.9),
+                                dict(arch="mlp", loss="wgan-gp", d_steps=2, ema=0.5, num_classes=10)],
+                         ids=["dcgan-ns-ema", "mlp-wgangp-cgan"])
+def test_resume_after_interruption_equals_an_uninterrupted_run(tmp_path, kw):
+    full = _fit(tmp_path, "full", steps=6, **kw)
+    with pytest.raises(TrainingInterrupted):
+        _fit(tmp_path, "part", steps=6, stop_after=4, **kw)  # Ctrl-C in step 4: checkpoint at step 4, exit
+    resumed = _fit(tmp_path, "part", steps=6, resume=tmp_path / "part", **kw)
+    assert (resumed.step, resumed.d_updates, resumed.g_updates) == (full.step, full.d_updates, full.g_updates)
+    a, b = _states(full), _states(resumed)
+    assert a.keys() == b.keys() and any(k.startswith("model/G_ema") for k in a)
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    assert torch.equal(full.fixed_z, resumed.fixed_z)
+
+
+def test_bad_options_teach_the_fix():
+    with pytest.raises(AdvkitError, match="batch norm"):
+        GANConfig(loss="wgan-gp", arch="dcgan", d_norm="batch")
+    with pytest.raises(AdvkitError, match="multiple of --pack"):
+        GANConfig(batch_size=10, pack=4)
+    with pytest.raises(AdvkitError, match="--ema"):
+        GANConfig(ema=1.0)
+    with pytest.raises(AdvkitError, match="vector data"):
+        GANConfig(dataset="ring", arch="dcgan")
+
+
+def _invoke(*args):
+    from advkit.cli.main import cli
+
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_cli_train_sample_interpolate(tmp_path):
+    run = tmp_path / "run"
+    result = _invoke("gan", "train", "--dataset", "fake", "--arch", "dcgan", "--num-classes", "10", "--steps", "2",
+                     "--batch-size", "8", "--base-channels", "8", "--eval-samples", "64", "--ema", "0.99",
+                     "--device", "cpu", "--quiet", "--out", str(run))
+    assert result.exit_code == 0, result.output
+    result = _invoke("gan", "sample", "--ckpt", str(run), "--n", "9", "--label", "3", "--quiet", "--out", str(tmp_path / "s"))
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "s" / "images" / "samples.png").exists()
+    result = _invoke("gan", "interpolate", "--ckpt", str(run), "--rows", "2", "--steps", "4", "--quiet",
+                     "--out", str(tmp_path / "i"))
+    assert result.exit_code == 0, result.output
+    from PIL import Image
+
+    width, height = Image.open(tmp_path / "i" / "images" / "interpolation.png").size
+    assert width > height  # 4 columns, 2 rows
+    bad = _invoke("gan", "sample", "--ckpt", str(run), "--label", "12", "--out", str(tmp_path / "b"))
+    assert bad.exit_code == 2 and "--label must be in [0, 9]" in bad.output
+
+
+def test_cli_toy1d_writes_strip_and_gif(tmp_path):
+    result = _invoke("gan", "toy1d", "--steps", "30", "--frames", "3", "--quiet", "--out", str(tmp_path / "t"))
+    assert result.exit_code == 0, result.output
+    results = json.loads((tmp_path / "t" / "results.json").read_text())
+    assert {"d_gap", "d_star_gap", "g_mean", "g_std"} <= set(results["final"])
+    from PIL import Image
+
+    gif = Image.open(tmp_path / "t" / "images" / "toy1d.gif")
+    assert gif.n_frames >= 3 and (tmp_path / "t" / "images" / "toy1d-strip.png").exists()
+
+
+def test_eval_gan_reports_domain_metrics_beside_the_real_floor(tmp_path):
+    from advkit.data import load_dataset
+
+    try:
+        load_dataset("mnist", "test", "offline")
+    except AdvkitError as e:
+        pytest.skip(f"offline MNIST absent: {e}")
+    run = tmp_path / "mnist"
+    result = _invoke("gan", "train", "--steps", "3", "--data-source", "offline", "--eval-samples", "200",
+                     "--device", "cpu", "--quiet", "--out", str(run))
+    assert result.exit_code == 0, result.output
+    result = _invoke("eval", "gan", "--ckpt", str(run), "--n", "500", "--quiet", "--out", str(tmp_path / "e"))
+    assert result.exit_code == 0, result.output
+    domain = json.loads((tmp_path / "e" / "results.json").read_text())["domain"]
+    # An untrained generator is far from the data; two real splits are close.
+    assert domain["domain_fid"] > 10 * domain["real_floor_fid"] and domain["real_test_is"] > 8.5
+    assert "not Inception" in domain["note"]
+
+
+def test_image_folder_dcgan_at_64px(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    folder = tmp_path / "images"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        Image.fromarray(rng.integers(0, 256, (80, 90, 3), dtype=np.uint8)).save(folder / f"{i}.png")
+    trainer = _fit(tmp_path, "folder", steps=2, arch="dcgan", dataset=str(folder), image_size=64)
+    assert trainer.G(trainer.fixed_z).shape == (4, 3, 64, 64)
+    assert json.loads((trainer.run.path / "results.json").read_text())["data"].startswith("images")
+
+
+def test_collapse_alarm_on_vanishing_d_loss_and_on_low_diversity(tmp_path):
+    trainer, session = _trainer(tmp_path, "alarm", steps=2, arch="dcgan", sample_every=1)
+    trainer._check_discriminator(1, {"d_loss": 1e-5})
+    trainer._check_discriminator(1, {"d_loss": 1e-5})  # once per --sample-every window, not every log step
+    trainer._check_discriminator(1, {"d_loss": 0.7})
+    assert len(trainer.alarms) == 1 and "D wins" in trainer.alarms[0]
+    # An untrained DCGAN generator in eval mode emits near-identical images: the diversity alarm fires.
+    figures = trainer.evaluate(1)
+    session.run.close()
+    assert figures["diversity"] < 0.5 and any("mode collapse" in a for a in trainer.alarms)
+    logged = [json.loads(l) for l in (trainer.run.path / "metrics.jsonl").read_text().splitlines()]
+    assert sum("collapse_alarm" in line for line in logged) == 2
+
+
+def test_eval_gan_ring_and_stacked_mnist(tmp_path, monkeypatch):
+    import functools
+
+    import advkit.data.stacked_mnist as stacked
+    from advkit.data import load_dataset
+
+    # A smaller Stacked MNIST training set for a 2-step run (the default 25,600 triples take 240 MB).
+    monkeypatch.setattr(stacked, "stacked_mnist", functools.partial(stacked.stacked_mnist, n=1024))
+
+    result = _invoke("gan", "train", "--dataset", "ring", "--steps", "3", "--eval-samples", "100", "--quiet",
+                     "--device", "cpu", "--out", str(tmp_path / "ring"))
+    assert result.exit_code == 0, result.output
+    result = _invoke("eval", "gan", "--ckpt", str(tmp_path / "ring"), "--n", "200", "--quiet", "--out", str(tmp_path / "re"))
+    assert result.exit_code == 0, result.output
+    ring = json.loads((tmp_path / "re" / "results.json").read_text())["ring"]
+    assert ring["of"] == 8 and 0 <= ring["modes"] <= 8 and sum(ring["per_mode"]) <= 200
+    try:
+        load_dataset("mnist", "test", "offline")
+    except AdvkitError as e:
+        pytest.skip(f"offline MNIST absent: {e}")
+    result = _invoke("gan", "train", "--dataset", "stacked-mnist", "--steps", "2", "--data-source", "offline",
+                     "--eval-samples", "100", "--quiet", "--device", "cpu", "--out", str(tmp_path / "st"))
+    assert result.exit_code == 0, result.output
+    result = _invoke("eval", "gan", "--ckpt", str(tmp_path / "st"), "--n", "300", "--quiet", "--out", str(tmp_path / "se"))
+    assert result.exit_code == 0, result.output
+    domain = json.loads((tmp_path / "se" / "results.json").read_text())["domain"]
+    assert 1 <= domain["stacked_modes"] <= 300 and domain["stacked_kl"] > 0 and domain["real_floor_fid"] < domain["domain_fid"]
