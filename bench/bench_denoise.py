@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import Bench, interleaved  # noqa: E402
+from _common import Bench, interleaved, peak_rss_mb  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SET = REPO.parent / "shared" / "data" / "denoise" / "CBSD68"
@@ -30,8 +30,6 @@ SET = REPO.parent / "shared" / "data" / "denoise" / "CBSD68"
 
 def big_child(width: int, height: int, tile: int) -> None:
     """Run in a fresh process: denoise one width x height photo tiled; print time and peak RSS as JSON."""
-    import resource
-
     from PIL import Image
 
     from advkit.cli.denoise import _margin, load_denoiser
@@ -49,7 +47,7 @@ def big_child(width: int, height: int, tile: int) -> None:
     out = tiled_apply(G, noisy, tile, _margin(G))
     seconds = time.perf_counter() - start
     assert out.shape == noisy.shape
-    print(json.dumps({"seconds": seconds, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    print(json.dumps({"seconds": seconds, "peak_rss_mb": peak_rss_mb(),
                       "input_mb": noisy.numel() * 4 / 2 ** 20}))
 
 

@@ -122,6 +122,16 @@ def test_checkpoint_of_another_command_is_refused(capsys, tmp_path):
                                    "--out", str(tmp_path / "r2")])
 
 
+def test_denoiser_checkpoint_is_refused_by_gan_commands(capsys, tmp_path):
+    """The shipped denoiser also stores its generator as role "G": the GAN commands name it, not crash on it."""
+    from advkit.cli.denoise import shipped_checkpoint
+
+    ckpt = str(shipped_checkpoint())
+    for i, args in enumerate((["gan", "sample"], ["gan", "interpolate"], ["eval", "gan"])):
+        assert_one_line_error(capsys, [*args, "--ckpt", ckpt, "--device", "cpu", "--out", str(tmp_path / f"r{i}")],
+                              "not a GAN generator")
+
+
 @pytest.mark.parametrize("name,expect", [("recipe-unknown.toml", "unknown key"), ("recipe-type.toml", "many"),
                                          ("recipe-bad.toml", "not valid toml"), ("nope.toml", "does not exist")])
 def test_bad_recipes(capsys, files, tmp_path, name, expect):

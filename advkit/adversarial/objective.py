@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from advkit.attacks import FGSM, PGD
+from advkit.attacks import FGSM, PGD, eval_mode
 
 
 def fgsm_rs_example(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, step_ratio: float = 1.25,
@@ -80,12 +80,9 @@ class OverfitMonitor:
         generator = torch.Generator().manual_seed(0)  # same starts every check: changes come from the model
         x_pgd = PGD(model, self.eps, steps=self.pgd_steps, generator=generator)(self.x, self.y)
         x_fgsm = FGSM(model, self.eps)(self.x, self.y)
-        with torch.no_grad():
-            was = model.training
-            model.eval()
+        with eval_mode(model), torch.no_grad():
             accuracy = (model(x_pgd).argmax(1) == self.y).float().mean().item()
             fgsm_accuracy = (model(x_fgsm).argmax(1) == self.y).float().mean().item()
-            model.train(was)
         if accuracy > self.best_accuracy:
             self.best_accuracy, self.best_step = accuracy, step
             self.best_state = copy.deepcopy(model.state_dict())

@@ -83,18 +83,6 @@ def config_from(config_cls: type, options: dict[str, Any], **overrides: Any):
     return config_cls(**values)
 
 
-# --------------------------------------------------------------------------- validation helpers
-def check_positive(name: str, value: float, allow_zero: bool = False) -> None:
-    if value != value or value < 0 or (value == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise AdvkitError(f"{option_name(name)} must be {bound}; got {value}")
-
-
-def check_range(name: str, value: float, low: float, high: float, why: str = "") -> None:
-    if value != value or not (low <= value <= high):
-        raise AdvkitError(f"{option_name(name)} must be in [{low}, {high}]{' (' + why + ')' if why else ''}; got {value}")
-
-
 # --------------------------------------------------------------------------- recipes
 def load_recipe(path: str | os.PathLike) -> dict[str, Any]:
     """Parse a recipe: a flat TOML file whose keys are CLI option names (plus `command` and a [recipe] table)."""
@@ -110,9 +98,12 @@ def load_recipe(path: str | os.PathLike) -> dict[str, Any]:
 def recipe_default_map(command: click.Command, recipe: dict[str, Any], source: str = "recipe") -> dict[str, Any]:
     """Map recipe keys (option names without dashes) to parameter names; unknown keys are errors."""
     by_option: dict[str, str] = {}
+    repeatable: set[str] = set()
     for param in command.params:
         for opt in getattr(param, "opts", []):
             by_option[opt.lstrip("-")] = param.name
+            if getattr(param, "multiple", False):
+                repeatable.add(opt.lstrip("-"))
     default_map = {}
     for key, value in recipe.items():
         if key in RESERVED_RECIPE_KEYS:
@@ -122,7 +113,9 @@ def recipe_default_map(command: click.Command, recipe: dict[str, Any], source: s
             raise AdvkitError(f"{source}: unknown key {key!r} for this command; known keys: {known}")
         if isinstance(value, dict):
             raise AdvkitError(f"{source}: key {key!r} must be a plain value, not a table")
-        default_map[by_option[key]] = ",".join(map(str, value)) if isinstance(value, list) else value
+        if isinstance(value, list) and key not in repeatable:  # a comma list (--eps 0.1,0.25); repeatable: a list
+            value = ",".join(map(str, value))
+        default_map[by_option[key]] = value
     return default_map
 
 
@@ -130,7 +123,13 @@ def _apply_recipe(ctx: click.Context, param: click.Parameter, value: str | None)
     if value:
         recipe = load_recipe(value)
         wanted = recipe.get("command")
-        here = " ".join(ctx.command_path.split()[1:]) or ctx.info_name
+        # The path below the root group ("gan train"), whatever the program is called: `advkit`, or
+        # `python -m advkit.cli.main`, whose name has spaces.
+        names, node = [], ctx
+        while node.parent is not None:
+            names.append(node.info_name)
+            node = node.parent
+        here = " ".join(reversed(names)) or ctx.info_name
         if wanted and wanted != here:
             raise AdvkitError(f"recipe {value} is for `advkit {wanted}`, not `advkit {here}`")
         # Recipe values become defaults: flags given on the command line still win.

@@ -9,15 +9,15 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import click
 
 from advkit.cli.common import compute_options, config_from, options_from, resume_option, run_trainer, start_session
+from advkit.data.paths import assets_root
 from advkit.errors import AdvkitError
 from advkit.train.denoise import DenoiseConfig
-
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
 
 @click.group("denoise")
@@ -32,8 +32,6 @@ def command() -> None:
 def train(**options) -> None:
     """Train a denoiser: L1 content + adversarial loss (weights --content-weight / --adv-weight)."""
     from advkit.train.denoise import DenoiseTrainer
-
-    import time
 
     config = config_from(DenoiseConfig, options)
     session = start_session("denoise-train", options)
@@ -50,9 +48,9 @@ def train(**options) -> None:
 
 def shipped_checkpoint() -> Path:
     """The denoiser trained by advkit and shipped in the package (advkit/assets/denoiser-*.pt)."""
-    found = sorted(ASSETS.glob("denoiser-*.pt"))
+    found = sorted(assets_root().glob("denoiser-*.pt"))
     if not found:
-        raise AdvkitError(f"no shipped denoiser in {ASSETS}; pass --ckpt from `advkit denoise train`")
+        raise AdvkitError(f"no shipped denoiser in {assets_root()}; pass --ckpt from `advkit denoise train`")
     return found[-1]
 
 
@@ -98,7 +96,7 @@ def evaluate(ckpt, sets, noise_std, noise_mode, clip, limit, baselines, tile, **
     from rich.console import Console
     from rich.table import Table
 
-    from advkit.denoise.baselines import available_baselines
+    from advkit.denoise.baselines import BASELINES, available_baselines
     from advkit.denoise.evaluate import evaluate_folder, model_method, to_markdown
     from advkit.denoise.noise import check_sigma
     from advkit.runtime.progress import track
@@ -110,9 +108,9 @@ def evaluate(ckpt, sets, noise_std, noise_mode, clip, limit, baselines, tile, **
         methods = {"advkit": model_method(G, tile, _margin(G))}
         here = available_baselines()
         wanted = [b.strip() for b in baselines.split(",") if b.strip() and b.strip() != "none"]
-        unknown = [b for b in wanted if b not in ("nlm", "wavelet", "tv", "bm3d")]
+        unknown = [b for b in wanted if b not in BASELINES]
         if unknown:
-            raise AdvkitError(f"--baselines: unknown method {unknown[0]!r}; choose from nlm, wavelet, tv, bm3d (or none)")
+            raise AdvkitError(f"--baselines: unknown method {unknown[0]!r}; choose from {', '.join(BASELINES)} (or none)")
         methods.update({b: here[b] for b in wanted if b in here})
         seed = int(options["seed"])
         all_results, markdown = [], []

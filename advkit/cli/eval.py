@@ -53,11 +53,12 @@ def gan(ckpt: str, n: int, inception_weights: str | None, **options) -> None:
         dataset, k = cfg.get("dataset", "mnist"), G.config.num_classes
         g = torch.Generator().manual_seed(int(options["seed"]))
         labels = (torch.arange(n) % k).to(session.device) if k else None
+        chunks = []
         with torch.no_grad():
-            chunks = [G(G.noise(m, g), None if labels is None else labels[s:s + m]).float() if dataset in ("ring", "gaussian1d")
-                      else G.images(G.noise(m, g), None if labels is None else labels[s:s + m])
-                      for s, m in ((s, min(1000, n - s)) for s in range(0, n, 1000))]
-        fake = torch.cat([c.cpu() for c in chunks])
+            for start in range(0, n, 1000):  # G.images: [0, 1] images, or the raw points of a toy ("linear") G
+                m = min(1000, n - start)
+                chunks.append(G.images(G.noise(m, g), None if labels is None else labels[start:start + m]).cpu())
+        fake = torch.cat(chunks)
         results: dict = {"ckpt": str(ckpt), "step": payload["step"], "dataset": dataset, "n": n,
                          "generator": "G_ema" if "G_ema" in payload["models"] else "G"}
         if dataset == "ring":

@@ -23,6 +23,17 @@ from advkit.errors import AdvkitError
 DEFAULT_MODEL = "default"
 
 
+def parse_eps_list(text: str) -> list[float]:
+    """``--eps 0.1,0.25`` -> [0.1, 0.25]: L-inf budgets of [0, 1] images (NaN and out-of-range values refused)."""
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise AdvkitError(f"--eps must be numbers separated by commas, e.g. 0.1,0.25; got {text!r}") from None
+    if not values or any(not (0 <= v <= 1) for v in values):
+        raise AdvkitError(f"--eps values must be in [0, 1] (images are in [0, 1]); got {text!r}")
+    return values
+
+
 @dataclass
 class FGSMConfig:
     eps: str = field(default="0.007", metadata={"help": "L-inf budget(s) in [0,1] pixel units; comma list in dataset mode."})
@@ -39,13 +50,7 @@ class FGSMConfig:
     amp: bool = field(default=False, metadata={"help": "Mixed precision (bf16 autocast) for the attacked model's passes."})
 
     def eps_list(self) -> list[float]:
-        try:
-            values = [float(v) for v in self.eps.split(",") if v.strip()]
-        except ValueError:
-            raise AdvkitError(f"--eps must be numbers separated by commas, e.g. 0.1,0.25; got {self.eps!r}") from None
-        if not values or any(not (0 <= v <= 1) for v in values):
-            raise AdvkitError(f"--eps values must be in [0, 1] (images are in [0, 1]); got {self.eps!r}")
-        return values
+        return parse_eps_list(self.eps)
 
     def __post_init__(self) -> None:
         self.eps_list()

@@ -49,7 +49,17 @@ def _load_generator(ckpt: str, device):
     role = "G_ema" if "G_ema" in payload["models"] else "G"
     if role not in payload["models"]:
         raise AdvkitError(f"{ckpt} holds no generator ({', '.join(payload['models'])}): pass a `gan train` checkpoint")
-    return rebuild_models(payload, [role], device)[role].eval(), payload
+    G = rebuild_models(payload, [role], device)[role].eval()
+    if not hasattr(G, "images"):  # e.g. a denoising GAN's G: same role name, not a sampler of z
+        raise AdvkitError(f"{ckpt} holds a {payload['models'][role]['name']} model, not a GAN generator: "
+                          "pass a `gan train` checkpoint")
+    return G, payload
+
+
+def _require_images(G) -> None:
+    """Grids need an image generator; a toy-data G (ring, 1-D Gaussian) outputs points instead."""
+    if len(getattr(G.config, "out_shape", [0, 0, 0])) != 3:
+        raise AdvkitError("this checkpoint generates vectors (toy data), not images: see its run's images/")
 
 
 def _labels(G, n: int, label: int | None, device):
@@ -78,8 +88,7 @@ def sample(ckpt: str, n: int, label: int | None, **options) -> None:
     session = start_session("gan-sample", options)
     try:
         G, payload = _load_generator(ckpt, session.device)
-        if len(G.config.out_shape if hasattr(G.config, "out_shape") else [0, 0, 0]) != 3:
-            raise AdvkitError("this checkpoint generates vectors (toy data), not images: see its run's images/")
+        _require_images(G)
         g = torch.Generator().manual_seed(int(options["seed"]))
         with torch.no_grad():
             images = G.images(G.noise(n, g), _labels(G, n, label, session.device)).cpu()
@@ -107,8 +116,7 @@ def interpolate(ckpt: str, rows: int, n_steps: int, label: int | None, **options
     session = start_session("gan-interpolate", options)
     try:
         G, payload = _load_generator(ckpt, session.device)
-        if not hasattr(G, "images") or (hasattr(G.config, "out_shape") and len(G.config.out_shape) != 3):
-            raise AdvkitError("this checkpoint generates vectors (toy data), not images")
+        _require_images(G)
         g = torch.Generator().manual_seed(int(options["seed"]))
         start, end = G.noise(rows, g), G.noise(rows, g)
         t = torch.linspace(0, 1, n_steps, device=start.device)[None, :, None]

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import click
 
 from advkit.cli.common import compute_options, config_from, options_from, start_session
+from advkit.cli.fgsm import parse_eps_list
 from advkit.errors import AdvkitError
 
 
@@ -28,13 +29,7 @@ class LinearConfig:
     n: int = field(default=10000, metadata={"help": "Test images attacked."})
 
     def eps_list(self) -> list[float]:
-        try:
-            values = [float(v) for v in self.eps.split(",") if v.strip()]
-        except ValueError:
-            raise AdvkitError(f"--eps must be numbers separated by commas; got {self.eps!r}") from None
-        if not values or any(not 0 <= v <= 1 for v in values):
-            raise AdvkitError(f"--eps values must be in [0, 1]; got {self.eps!r}")
-        return values
+        return parse_eps_list(self.eps)
 
     def __post_init__(self) -> None:
         self.eps_list()

@@ -15,7 +15,7 @@ class Entry:
     what: str
     provided_by: str  # the command or package that provides it
     files: dict[str, str]  # relative path -> md5 ("" when not pinned)
-    root: str = "data"  # "data" (vendored/fetched) or "shared" (../shared/data)
+    root: str = "data"  # "data" (vendored/fetched), "shared" (../shared/data) or "debian" (absolute system paths)
 
     def folder(self) -> Path | None:
         if self.root == "shared":

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from advkit.data.images import list_images, load_image
+from advkit.data.images import list_images, load_image_uint8
 from advkit.errors import AdvkitError
 
 
@@ -28,8 +28,7 @@ class ImageCrops:
     def from_folder(cls, folder: str | Path, crop: int = 96, flips: bool = True, mode: str = "RGB",
                     limit: int | None = None) -> "ImageCrops":
         files = list_images(folder)[:limit]
-        # uint8 keeps the whole set at a quarter of its float size.
-        images = [(load_image(f, mode) * 255).round().to(torch.uint8) for f in files]
+        images = [load_image_uint8(f, mode) for f in files]
         return cls(images, crop, flips, source=f"{Path(folder).name} ({len(images)} images, random {crop}px crops)")
 
     def __len__(self) -> int:

@@ -46,6 +46,11 @@ def load_image(path: str | Path, mode: str = "RGB", max_pixels: int = MAX_PIXELS
     return tensor.unsqueeze(0) if tensor.ndim == 2 else tensor.permute(2, 0, 1).contiguous()
 
 
+def load_image_uint8(path: str | Path, mode: str = "RGB") -> torch.Tensor:
+    """:func:`load_image` as uint8 [C, H, W] (0-255): a quarter of the float size, for training sets held in memory."""
+    return (load_image(path, mode) * 255).round().to(torch.uint8)
+
+
 def _to_array(img: Image.Image, mode: str, path: Path) -> np.ndarray:
     if img.mode in ("I;16", "I;16B", "I;16L", "I"):
         # 16-bit greyscale: scale to [0, 1] by the 16-bit range, then expand to RGB if asked.

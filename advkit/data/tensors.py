@@ -46,5 +46,8 @@ class TensorData:
 
     def sample(self, batch_size: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """A batch drawn uniformly with replacement (for step-based GAN training)."""
-        idx = torch.randint(len(self), (batch_size,), generator=generator).to(self.images.device)
+        from advkit.runtime.amp import to_device  # (amp imports this module)
+
+        idx = torch.randint(len(self), (batch_size,), generator=generator)
+        idx = to_device(idx, self.images.device)  # pinned, non-blocking: the host does not wait for the GPU
         return self.images[idx], self.labels[idx]

@@ -21,6 +21,8 @@ from typing import Callable
 
 import numpy as np
 
+BASELINES = ("nlm", "wavelet", "tv", "bm3d")  # every classical method advkit knows, in table order
+
 
 def nlm(noisy: np.ndarray, sigma: float) -> np.ndarray:
     from skimage.restoration import denoise_nl_means

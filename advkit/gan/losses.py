@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from advkit.errors import AdvkitError
+from advkit.runtime.amp import to_device
 
 LOSSES = ("minimax", "ns", "wgan", "wgan-gp", "hinge")
 WASSERSTEIN = ("wgan", "wgan-gp")  # critics: raw scores, not probabilities
@@ -68,7 +69,8 @@ def gradient_penalty(discriminator: nn.Module, real: torch.Tensor, fake: torch.T
     The norm is taken per D output: with PacGAN packing (D scores groups of m samples) the gradient of one
     score is the concatenated gradient of its m inputs. ``generator`` (CPU) draws the interpolation weights.
     """
-    eps = torch.rand((real.shape[0],) + (1,) * (real.dim() - 1), generator=generator).to(real.device, real.dtype)
+    eps = torch.rand((real.shape[0],) + (1,) * (real.dim() - 1), generator=generator)
+    eps = to_device(eps, real.device).to(real.dtype)  # pinned, non-blocking: the host does not wait for the GPU
     x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
     scores = discriminator(x_hat, labels) if labels is not None else discriminator(x_hat)
     (grad,) = torch.autograd.grad(scores.float().sum(), x_hat, create_graph=True)

@@ -24,7 +24,6 @@ import re
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch import nn
@@ -170,8 +169,3 @@ def prune_checkpoints(directory: str | os.PathLike, keep: int) -> None:
     steps = sorted((int(m.group(1)), p) for p in d.iterdir() if (m := _STEP_NAME.match(p.name)))
     for _, p in steps[:-keep] if keep > 0 else []:
         p.unlink(missing_ok=True)
-
-
-def describe(payload: dict) -> dict[str, Any]:
-    """A short summary for messages and `advkit eval`."""
-    return {"step": payload["step"], "models": {r: s["name"] for r, s in payload["models"].items()}}

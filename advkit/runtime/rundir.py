@@ -134,8 +134,5 @@ def write_json(path: str | os.PathLike, data: Any) -> None:
 
 
 def _jsonable(value: Any) -> Any:
-    if hasattr(value, "item"):
-        return value.item()
-    if isinstance(value, Path):
-        return str(value)
-    return str(value)
+    # Tensors and numpy scalars become numbers; anything else (paths, dtypes, devices) its text.
+    return value.item() if hasattr(value, "item") else str(value)

@@ -22,7 +22,6 @@ learning rate follows a cosine decay, a function of the step alone (nothing extr
 
 from __future__ import annotations
 
-import contextlib
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,12 +29,13 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from advkit.data.images import list_images, load_image
+from advkit.data.images import list_images, load_image, load_image_uint8
 from advkit.denoise.generator import ARCHS, NORMS
 from advkit.denoise.noise import MODES, add_noise, check_sigma, image_seed, minmax_rescale
 from advkit.errors import AdvkitError
 from advkit.gan.losses import LOSSES, d_loss, g_loss
 from advkit.models.registry import build_model
+from advkit.runtime.amp import amp_dtype, autocast, channels_last
 from advkit.train.base import Trainer, TrainerConfig
 
 
@@ -124,16 +124,18 @@ class DeviceCrops:
     def from_source(cls, data: str, crop: int, device: torch.device) -> "DeviceCrops":
         if data == "stl10":
             from advkit.data.paths import data_root
-            from advkit.data.stl10 import load_stl10
+            from advkit.data.stl10 import read_stl10_images
 
-            # STL-10's labelled train split, plus the 100k unlabeled images when they were fetched.
-            splits = ["train"] + (["unlabeled"] if (data_root() / "stl10_binary" / "unlabeled_X.bin").exists() else [])
-            stack = (torch.cat([load_stl10(s).images for s in splits]) * 255).round().to(torch.uint8)
+            # STL-10's labelled train split, plus the 100k unlabeled images when they were fetched; read as the
+            # uint8 they are stored as (as float the unlabeled split alone would take 11 GB).
+            folder = data_root() / "stl10_binary"
+            splits = ["train"] + (["unlabeled"] if (folder / "unlabeled_X.bin").exists() else [])
+            stack = torch.cat([read_stl10_images(folder / f"{s}_X.bin") for s in splits])
             return cls(list(stack), crop, device, "STL-10 " + "+".join(splits))
         if not Path(data).is_dir():
             raise AdvkitError(f"--data {data}: no such image folder; pass a folder of PNG/JPEG training images "
                               "(e.g. ../shared/data/denoise/CBSD432) or stl10")
-        images = [(load_image(f, "RGB") * 255).round().to(torch.uint8) for f in list_images(data)]
+        images = [load_image_uint8(f, "RGB") for f in list_images(data)]
         return cls(images, crop, device, Path(data).name)
 
     def sample(self, batch_size: int, generator: torch.Generator) -> torch.Tensor:
@@ -170,9 +172,10 @@ class DenoiseTrainer(Trainer):
                 "patch": c.d_patch, "image_size": c.crop, "spectral_norm": c.spectral_norm}).to(self.device)
             self.optimizers["D"] = torch.optim.Adam(self.models["D"].parameters(), lr=c.d_lr, betas=(0.5, 0.999))
         self.cuda = self.device.type == "cuda"
-        if self.cuda:
-            for model in self.models.values():
-                model.to(memory_format=torch.channels_last)
+        for model in self.models.values():
+            channels_last(model, enabled=self.cuda)
+        # bf16 only: float16 would need loss scaling; GPUs without bf16 train in float32 (off on the CPU).
+        self._bf16 = amp_dtype(self.device, c.bf16) == torch.bfloat16
         self.val_set = self._load_val()
         # A fixed batch for the sample grids: the same crops and noise every time, so grids show progress.
         fixed = torch.Generator().manual_seed(int(self.session.options.get("seed", 0)) + 1)
@@ -211,9 +214,7 @@ class DenoiseTrainer(Trainer):
         return noisy.clamp(0, 1) if c.clip else noisy
 
     def _autocast(self):
-        if self.cuda and self.config.bf16:
-            return torch.autocast("cuda", dtype=torch.bfloat16)
-        return contextlib.nullcontext()
+        return autocast(self.device, enabled=self._bf16)
 
     def _content(self, estimate: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
         e, x = estimate.float(), clean
@@ -226,8 +227,7 @@ class DenoiseTrainer(Trainer):
             group["lr"] = lr
         clean = self.data.sample(c.batch_size, self.generator)
         noisy = self._corrupt(clean, self.generator)
-        if self.cuda:
-            clean, noisy = clean.contiguous(memory_format=torch.channels_last), noisy.contiguous(memory_format=torch.channels_last)
+        clean, noisy = channels_last(clean, enabled=self.cuda), channels_last(noisy, enabled=self.cuda)
         figures: dict[str, float] = {}
         with self._autocast():
             estimate = self.G(noisy)

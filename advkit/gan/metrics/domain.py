@@ -145,6 +145,7 @@ class DomainMetric:
         return features_and_probs(self.classifier, images)
 
     def fid(self, images: torch.Tensor) -> float:
+        """Domain FID of ``images`` against the reference set (a disjoint real split gives the real-data floor)."""
         return frechet_distance(*self.real_stats, *feature_statistics(self._features(images)[0]))
 
     def evaluate(self, images: torch.Tensor) -> dict:
@@ -165,7 +166,3 @@ class DomainMetric:
         """Predicted class per image ([N]; [N, 3] for Stacked MNIST)."""
         return self._features(images)[1].argmax(-1)
 
-
-def real_floor(metric: DomainMetric, real_other: torch.Tensor) -> float:
-    """Domain FID between the metric's real reference set and another, disjoint real split."""
-    return metric.fid(real_other)
