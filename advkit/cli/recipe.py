@@ -33,12 +33,31 @@ def list_() -> None:
     Console(width=160).print(table)
 
 
-def recipe_argv(recipe_command: list[str], options: dict[str, Any]) -> list[str]:
-    """The exact command line a recipe stands for (shown in the report, so anyone can rerun it)."""
+def repeatable_options(recipe_command: list[str]) -> set[str]:
+    """Option names (no dashes) that the command takes several times, e.g. ``denoise eval --set A --set B``."""
+    from advkit.cli.main import cli
+
+    command: click.Command | None = cli
+    ctx = click.Context(cli)
+    for part in recipe_command:
+        command = command.get_command(ctx, part) if isinstance(command, click.Group) else None
+        if command is None:
+            return set()
+    return {opt.lstrip("-") for p in command.params if getattr(p, "multiple", False) for opt in p.opts}
+
+
+def recipe_argv(recipe_command: list[str], options: dict[str, Any], repeatable: set[str] = frozenset()) -> list[str]:
+    """The exact command line a recipe stands for (shown in the report, so anyone can rerun it).
+
+    A list is one comma-separated value (``eps = [0.1, 0.25]`` -> ``--eps 0.1,0.25``), except for a repeatable
+    option, which is given once per item (``set = ["A", "B"]`` -> ``--set A --set B``)."""
     argv = list(recipe_command)
     for key, value in options.items():
         if isinstance(value, bool):
             argv.append(f"--{key}" if value else f"--no-{key}")
+        elif isinstance(value, list) and key in repeatable:
+            for item in value:
+                argv += [f"--{key}", str(item)]
         elif isinstance(value, list):
             argv += [f"--{key}", ",".join(map(str, value))]
         else:
@@ -63,7 +82,7 @@ def run(name: str, smoke: bool, out: str | None, device: str | None) -> None:
         options["device"] = device
     run_dir = Path(out or f"runs/recipe-{recipe.name}{'-smoke' if smoke else ''}-{time.strftime('%Y%m%d-%H%M%S')}")
     options["out"] = str(run_dir)
-    argv = recipe_argv(recipe.command, options)
+    argv = recipe_argv(recipe.command, options, repeatable_options(recipe.command))
     console = Console()
     console.print(f"[bold]{recipe.title}[/]: advkit {' '.join(argv)}")
     try:

@@ -1,0 +1,113 @@
+"""Every shipped recipe runs end to end with ``--smoke`` (same code path, tiny settings), so none can rot.
+
+For each recipe: ``advkit recipe run NAME --smoke`` exits 0, writes report.md and report.json, and every figure
+the recipe promises to measure (``[recipe.measured]``) is found in the command's results.json. Recipes whose
+data is absent skip with the reason (the denoising sets in ../shared/data; Fashion-MNIST without the Debian
+package). One in-process run per recipe: all of them together take well under a minute on one CPU thread.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from advkit.errors import AdvkitError
+from advkit.recipes import Recipe, all_recipes
+
+ROOT = Path(__file__).resolve().parents[1]
+RECIPES = all_recipes()
+REQUIRED_META = ("title", "reproduces", "paper", "data", "cpu-time", "gpu-time", "published", "measured", "smoke")
+
+
+def _missing_data(recipe: Recipe) -> str | None:
+    """Why this recipe's data is absent here (None when it is all present)."""
+    options = recipe.smoke_options()
+    for key, value in options.items():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str) and item.startswith("../shared/data") and not (ROOT / item).exists():
+                return f"{recipe.name}: {item} (option --{key}) is absent; it ships beside the clone, not in it"
+    if options.get("dataset") == "fashion-mnist":
+        from advkit.data import load_dataset
+
+        try:
+            load_dataset("fashion-mnist", "test")
+        except AdvkitError as e:
+            return f"{recipe.name}: Fashion-MNIST is not installed ({e.message})"
+    return None
+
+
+def _run(args: list[str]) -> int:
+    from advkit.cli.main import main
+
+    try:
+        main(args)
+    except SystemExit as e:  # main() always exits with the command's status
+        return int(e.code or 0)
+    return 0
+
+
+def test_recipes_ship_complete_metadata():
+    assert len(RECIPES) >= 19, [r.name for r in RECIPES]
+    for r in RECIPES:
+        missing = [k for k in REQUIRED_META if k not in r.meta]
+        assert not missing, f"{r.name}: [recipe] lacks {missing}"
+        measured, published = r.meta["measured"], r.meta["published"]
+        assert measured, f"{r.name}: no measured figure"
+        # Every measured figure sits beside a published value (or an explicit "-") in the report and README.
+        assert set(measured) <= set(published), f"{r.name}: measured without a published entry: {set(measured) - set(published)}"
+        assert all(isinstance(p, str) and p for p in measured.values()), r.name
+        # Names and published values become README table cells: a "|" would split the row.
+        cells = [*published, *map(str, published.values()), r.meta["data"], r.meta["title"]]
+        assert not [c for c in cells if "|" in c], f"{r.name}: '|' in {[c for c in cells if '|' in c]}"
+        # Smoke overrides are option values of the same command, never a different code path.
+        assert "command" not in r.meta["smoke"] and "recipe" not in r.meta["smoke"], r.name
+
+
+@pytest.mark.parametrize("recipe", RECIPES, ids=[r.name for r in RECIPES])
+def test_recipe_smoke_run(recipe: Recipe, tmp_path, monkeypatch):
+    reason = _missing_data(recipe)
+    if reason:
+        pytest.skip(reason)
+    monkeypatch.chdir(ROOT)  # recipes name data relative to the project root (../shared/data/...)
+    run = tmp_path / recipe.name
+    code = _run(["recipe", "run", recipe.name, "--smoke", "--out", str(run), "--device", "cpu"])
+    assert code == 0, f"advkit recipe run {recipe.name} --smoke exited {code}"
+    assert (run / "report.md").is_file() and (run / "results.json").is_file()
+    report = json.loads((run / "report.json").read_text())
+    assert report["smoke"] is True and report["recipe"] == recipe.name
+    assert "--smoke" not in report["command"] and f"--out {run}" in report["command"]
+    rows = {row["figure"]: row["advkit"] for row in report["rows"]}
+    absent = [name for name in recipe.meta["measured"] if rows.get(name) is None]
+    assert not absent, (f"{recipe.name}: results.json has no value at "
+                        f"{[recipe.meta['measured'][n] for n in absent]} for {absent}")
+    for name in recipe.meta["measured"]:
+        value = rows[name]
+        assert isinstance(value, (int, float)) and value == value, f"{recipe.name}: {name} = {value!r} is not a number"
+    text = (run / "report.md").read_text()
+    assert "Smoke run" in text and recipe.meta["title"] in text
+
+
+def test_list_values_become_comma_lists_or_repeated_options(tmp_path):
+    import click
+    from click.testing import CliRunner
+
+    from advkit.cli.common import compute_options
+    from advkit.cli.recipe import recipe_argv, repeatable_options
+
+    assert "set" in repeatable_options(["denoise", "eval"]) and not repeatable_options(["linear"])
+    argv = recipe_argv(["denoise", "eval"], {"set": ["A", "B"], "eps": [0.1, 0.25]}, {"set"})
+    assert argv == ["denoise", "eval", "--set", "A", "--set", "B", "--eps", "0.1,0.25"]
+
+    @click.command("demo")
+    @click.option("--folder", "folders", multiple=True)
+    @click.option("--eps", default="0.1")
+    @compute_options
+    def demo(folders, eps, **options):
+        click.echo(f"{list(folders)} {eps}")
+
+    recipe = tmp_path / "r.toml"
+    recipe.write_text('command = "demo"\nfolder = ["x", "y"]\neps = [0.1, 0.25]\n')
+    result = CliRunner().invoke(demo, ["--recipe", str(recipe)], standalone_mode=False, catch_exceptions=False)
+    assert result.output.strip() == "['x', 'y'] 0.1,0.25"
