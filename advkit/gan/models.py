@@ -33,6 +33,7 @@ from torch.nn.utils.parametrizations import spectral_norm as _spectral_norm
 
 from advkit.errors import AdvkitError
 from advkit.models.registry import register_model
+from advkit.runtime.amp import to_device
 
 OUTPUTS = ("sigmoid", "tanh", "linear")
 NORMS = ("batch", "layer", "none")
@@ -64,9 +65,10 @@ class _Generator(nn.Module):
     config: object
 
     def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """z ~ U[-1, 1]^z_dim, drawn on the CPU (device-independent, resumable) and moved to G's device."""
+        """z ~ U[-1, 1]^z_dim, drawn on the CPU (device-independent, resumable) and moved to G's device (through
+        pinned memory: the copy does not make the host wait for the GPU)."""
         z = torch.rand((n, self.config.z_dim), generator=generator) * 2 - 1
-        return z.to(next(self.parameters()).device)
+        return to_device(z, next(self.parameters()).device)
 
     def images(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Samples mapped to [0, 1] (for grids and metrics)."""
@@ -92,6 +94,8 @@ def _check_common(config) -> None:
         raise AdvkitError(f"--d-norm must be one of {', '.join(NORMS)}; got {config.norm!r}")
     if config.num_classes < 0:
         raise AdvkitError(f"--num-classes must be >= 0 (0 = unconditional); got {config.num_classes}")
+    if getattr(config, "pack", 1) < 1:
+        raise AdvkitError(f"--pack must be >= 1; got {config.pack}")
 
 
 # ----------------------------------------------------------------------------------------------- MLP
@@ -151,8 +155,6 @@ class MLPDiscriminator(nn.Module):
     def __init__(self, config: MLPDiscriminatorConfig):
         super().__init__()
         _check_common(config)
-        if config.pack < 1:
-            raise AdvkitError(f"--pack must be >= 1; got {config.pack}")
         self.config = config
         width, blocks = config.pack * (math.prod(config.in_shape) + config.num_classes), []
         for _ in range(config.layers):
@@ -230,8 +232,6 @@ class DCGANDiscriminator(nn.Module):
     def __init__(self, config: DCGANDiscriminatorConfig):
         super().__init__()
         _check_common(config)
-        if config.pack < 1:
-            raise AdvkitError(f"--pack must be >= 1; got {config.pack}")
         self.config = config
         s, n = _layout(config.image_size)
         width_in, width, blocks = config.pack * (config.channels + config.num_classes), config.base_channels, []

@@ -87,7 +87,8 @@ class Trainer(ABC):
 
     @abstractmethod
     def train_step(self, step: int) -> dict[str, float]:
-        """One training step (all its optimizer phases); return the scalars to log."""
+        """One training step (all its optimizer phases); return the scalars to log (``{}`` is allowed on steps
+        that are not logged, to spare a host sync: see :meth:`deferred_non_finite`)."""
 
     def sample(self, step: int) -> None:
         """Write sample grids / figures into ``self.run.images`` (default: nothing)."""
@@ -102,6 +103,21 @@ class Trainer(ABC):
 
     def load_extra_state(self, state: dict) -> None:
         """Restore what :meth:`extra_state` returned."""
+
+    def deferred_non_finite(self) -> dict[str, float]:
+        """Non-finite losses a trainer kept on the device instead of returning them every step.
+
+        A host sync per step (``loss.item()``) stalls a launch-bound GPU loop, so a trainer may return ``{}``
+        from :meth:`train_step` on steps it does not log and keep a running non-finite flag as a tensor; the
+        base calls this before every step it acts on (log, sample, checkpoint, the last step, Ctrl-C), so no
+        checkpoint or log is written after a non-finite loss. Return ``{name: value}`` of what went bad since
+        the last call (default: nothing deferred)."""
+        return {}
+
+    def acts_after(self, done: int) -> bool:
+        """True when the base logs, samples, evaluates or checkpoints after step ``done`` (1-based)."""
+        c = self.config
+        return done % c.log_every == 0 or done % c.sample_every == 0 or done % c.checkpoint_every == 0 or done == c.steps
 
     def checkpoint_models(self) -> dict[str, nn.Module]:
         """Models written to checkpoints (default: all of ``self.models``)."""
@@ -175,8 +191,13 @@ class Trainer(ABC):
             with training_progress(total, type(self).__name__, self.quiet, completed=self.step) as bar:
                 while self.step < total:
                     figures = self.train_step(self.step)
+                    # Ctrl-C is read once, so the checks and the save below agree (a later one waits a step).
+                    stop = self._stop_requested
                     bad = {k: v for k, v in figures.items() if isinstance(v, float) and not math.isfinite(v)}
-                    bad, self._stop_requested = self.dist.end_step(self.models, bad, self._stop_requested)
+                    # Under torchrun a stop may come from another rank, so check each step there (it syncs anyway).
+                    if stop or self.dist.enabled or self.acts_after(self.step + 1):
+                        bad = {**self.deferred_non_finite(), **bad}
+                    bad, stop = self.dist.end_step(self.models, bad, stop)
                     if bad:
                         name, value = next(iter(bad.items()))
                         raise NonFiniteLoss(f"training stopped at step {self.step + 1}: {name} is {value}; the last good "
@@ -194,7 +215,7 @@ class Trainer(ABC):
                             last = {**last, **evaluated}
                     if self.step % self.config.checkpoint_every == 0 or self.step == total:
                         self.save()
-                    if self._stop_requested:
+                    if stop:
                         self.save()
                         raise TrainingInterrupted(f"checkpoint saved at step {self.step}; continue with "
                                                   f"--resume {self.run.path}")

@@ -7,8 +7,12 @@ of G's weights, used for samples and evaluation). The base :class:`~advkit.train
 loop, checkpoints, exact resume, logging and Ctrl-C; this file writes only the step.
 
 Speed: the whole training set is one tensor on the device (a batch is an index), noise is drawn from the
-trainer's CPU generator (resumable, device-independent), G runs once per step (its last D-phase sample is
-reused for the G phase) and D scores real and fake in one call when it has no batch norm.
+trainer's CPU generator (resumable, device-independent) and copied through pinned memory without blocking,
+G runs once per step (its last D-phase sample is reused for the G phase) and D scores real and fake in one
+call when it has no batch norm. MNIST-sized nets are launch-bound on a GPU, so the step never waits for the
+device unless it logs: the logged scalars stay tensors until a log step, and the NaN guard reads a running
+sum of the losses only on the steps the base acts on (:meth:`deferred_non_finite`). On CUDA: bf16 autocast,
+channels_last convolutions (dcgan), fused Adam; ``--compile`` adds torch.compile of G and D.
 
     >>> config = GANConfig(arch="mlp", loss="ns", dataset="mnist", steps=10_000)
     >>> run_trainer(GANTrainer, config, start_session("gan-train", options))
@@ -28,7 +32,7 @@ from advkit.errors import AdvkitError
 from advkit.gan.losses import LOSSES, WASSERSTEIN, clip_weights, d_loss, d_probability, g_loss, gradient_penalty
 from advkit.gan.models import has_batch_norm
 from advkit.models.registry import build_model
-from advkit.runtime.amp import amp_dtype, autocast, place_dataset
+from advkit.runtime.amp import amp_dtype, channels_last, place_dataset, to_device
 from advkit.train.base import Trainer, TrainerConfig
 
 ARCHS = ("mlp", "dcgan")
@@ -68,6 +72,9 @@ class GANConfig(TrainerConfig):
     gp_weight: float = field(default=10.0, metadata={"help": "wgan-gp: gradient-penalty weight lambda."})
     ema: float = field(default=0.0, metadata={"help": "EMA decay of G's weights for samples/eval (0 = off; e.g. 0.999)."})
     bf16: bool = field(default=True, metadata={"help": "bf16 autocast on CUDA (ignored on the CPU)."})
+    compile: bool = field(default=False, metadata={
+        "help": "torch.compile G and D (the first steps compile for a while; wgan-gp compiles G only: its "
+                "gradient penalty differentiates D twice, which compiled graphs do not support)."})
     grid: int = field(default=16, metadata={"help": "Samples in each fixed-noise grid (the source: 16 = 4x4)."})
     eval_samples: int = field(default=2000, metadata={"help": "Samples per periodic evaluation (domain FID/IS, modes)."})
 
@@ -107,11 +114,13 @@ class GANConfig(TrainerConfig):
             self.beta2 = 0.9 if self.loss == "wgan-gp" else 0.999
 
 
-def optimizer_for(config: GANConfig, params) -> torch.optim.Optimizer:
+def optimizer_for(config: GANConfig, params, fused: bool = False) -> torch.optim.Optimizer:
+    """``fused=True`` (CUDA): the whole Adam update in one kernel instead of several multi-tensor ones."""
     if config.loss == "wgan":
         # Arjovsky et al.: momentum-based optimizers destabilize the clipped critic; they use RMSProp.
         return torch.optim.RMSprop(params, lr=config.lr)
-    return torch.optim.Adam(params, lr=config.lr, betas=(config.beta1, config.beta2))
+    # fused=None keeps torch's default (foreach), so CPU runs and their checkpoints are unchanged.
+    return torch.optim.Adam(params, lr=config.lr, betas=(config.beta1, config.beta2), fused=fused or None)
 
 
 class GANTrainer(Trainer):
@@ -123,12 +132,23 @@ class GANTrainer(Trainer):
         self.data, self.eval_reference = self._load_data()
         self.toy = c.dataset in TOY_DATASETS
         g_args, d_args = self._model_args()
-        self.models["G"] = build_model(f"{c.arch}-g", g_args).to(self.device)
-        self.models["D"] = build_model(f"{c.arch}-d", d_args).to(self.device)
+        cuda = self.device.type == "cuda"
+        # NHWC: cuDNN's tensor-core convolutions read it natively (values unchanged; set before the optimizers).
+        self._channels_last = cuda and c.arch == "dcgan"
+        for role, args in (("G", g_args), ("D", d_args)):
+            model = build_model(f"{c.arch}-{role.lower()}", args).to(self.device)
+            self.models[role] = channels_last(model, self._channels_last)
         if c.ema > 0:
             self.models["G_ema"] = copy.deepcopy(self.models["G"]).requires_grad_(False).eval()
-        self.optimizers["G"] = optimizer_for(c, self.models["G"].parameters())
-        self.optimizers["D"] = optimizer_for(c, self.models["D"].parameters())
+            self._ema_tensors = _ema_pairs(self.models["G_ema"], self.models["G"])
+        self.optimizers["G"] = optimizer_for(c, self.models["G"].parameters(), fused=cuda)
+        self.optimizers["D"] = optimizer_for(c, self.models["D"].parameters(), fused=cuda)
+        if c.compile:
+            # nn.Module.compile compiles forward in place: the same module, state_dict keys and G.noise. The EMA
+            # copy (taken above) stays eager: it only samples.
+            self.G.compile()
+            if c.loss != "wgan-gp":
+                self.D.compile()
         # Fixed noise for the sample grids: the same z every time, so the grids show training progress.
         fixed = torch.Generator().manual_seed(int(self.session.options.get("seed", 0)) + 1)
         self.fixed_z = self.G.noise(c.grid, fixed)
@@ -138,8 +158,12 @@ class GANTrainer(Trainer):
         self.alarms: list[str] = []
         self._d_alarm_window = -1
         self._concat_d = not has_batch_norm(self.models["D"])  # one D call on [real; fake] (no BN to mix)
-        self._bf16 = amp_dtype(self.device, c.bf16) == torch.bfloat16  # False on the CPU
+        self._bf16 = amp_dtype(self.device, c.bf16) == torch.bfloat16  # False on the CPU; asked once, not per step
         self._domain = None  # lazily built DomainMetric (None when the data has no domain classifier)
+        # The NaN guard's evidence, kept on the device: running sums of D's and G's losses since the last check
+        # (finite exactly when every loss added was) and the 1-based steps they cover.
+        self._loss_sums = torch.zeros(2, device=self.device)
+        self._unchecked: tuple[int, int] | None = None
 
     @property
     def G(self):
@@ -218,19 +242,19 @@ class GANTrainer(Trainer):
         """A real batch (drawn with the trainer's generator) and its labels when the GAN is conditional."""
         drawn = self.data.sample(n, self.generator)
         x, y = drawn if isinstance(drawn, tuple) else (drawn, None)  # image-folder crops carry no labels
-        x = x.to(self.device)
+        x = channels_last(to_device(x, self.device), self._channels_last)  # no copy when already there (MNIST)
         if self._rescale:
             x = x * 2 - 1
-        return x, (y.to(self.device) if self.config.num_classes else None)
+        return x, (to_device(y, self.device) if self.config.num_classes else None)
 
     def _fake_labels(self, n: int) -> torch.Tensor | None:
         if not self.config.num_classes:
             return None
-        return torch.randint(self.config.num_classes, (n,), generator=self.generator).to(self.device)
+        return to_device(torch.randint(self.config.num_classes, (n,), generator=self.generator), self.device)
 
     def _autocast(self):
         # bf16 only: float16 would need loss scaling of two coupled losses; GPUs without bf16 train in float32.
-        return autocast(self.device, enabled=self._bf16)
+        return torch.autocast(self.device.type, torch.bfloat16) if self._bf16 else contextlib.nullcontext()
 
     def _score(self, real, fake, y_real, y_fake):
         """D's logits on real and on fake samples (one call when D has no batch norm)."""
@@ -243,7 +267,6 @@ class GANTrainer(Trainer):
         c, G, D = self.config, self.G, self.D
         logging = (step + 1) % c.log_every == 0 or step + 1 == c.steps
         n = c.batch_size
-        stats: dict[str, torch.Tensor] = {}
 
         # --- Discriminator phase, k = --d-steps times (Algorithm 1's inner loop). Objective (ascend):
         #     max_D E_x[log D(x)] + E_z[log(1 - D(G(z)))]   (minimax / ns; the loss minimized is its negative)
@@ -261,24 +284,16 @@ class GANTrainer(Trainer):
                 if c.loss == "wgan-gp":
                     gp = gradient_penalty(D, real, fake, y_real, self.generator)
                     loss_d = loss_d + c.gp_weight * gp
-                    stats["gp"] = gp.detach()
             self.optimizers["D"].zero_grad(set_to_none=True)
             loss_d.backward()
             self.optimizers["D"].step()
             if c.loss == "wgan":
                 clip_weights(D, c.clip)  # Lipschitz constraint by weight clipping
             self.d_updates += 1
-        stats["d_loss"] = loss_d.detach()
-        if logging:
-            stats["d_grad_norm"] = _grad_norm(D)
-            stats["d_real"] = d_probability(c.loss, r_logits.detach()).mean()
-            stats["d_fake"] = d_probability(c.loss, f_logits.detach()).mean()
-            if c.loss in WASSERSTEIN:
-                stats["w_estimate"] = r_logits.detach().float().mean() - f_logits.detach().float().mean()
 
         # --- Generator phase, --g-steps times. Objective (descend):
         #     minimax: min_G E_z[log(1 - D(G(z)))];  ns: max_G E_z[log D(G(z))];  wgan/wgan-gp/hinge: max_G E_z[D(G(z))]
-        D.requires_grad_(False)  # D is fixed here: no gradients into its weights
+        D.requires_grad_(False)  # D is fixed here: no gradients into its weights (D's .grad keeps the D phase's)
         for k in range(c.g_steps):
             if k > 0:
                 z, y_fake = G.noise(n, self.generator), self._fake_labels(n)
@@ -291,19 +306,35 @@ class GANTrainer(Trainer):
             self.optimizers["G"].step()
             self.g_updates += 1
         D.requires_grad_(True)
-        stats["g_loss"] = loss_g.detach()
-        if logging:
-            stats["g_grad_norm"] = _grad_norm(G)
         if "G_ema" in self.models:
-            _ema_update(self.models["G_ema"], G, c.ema)
+            _ema_update(*self._ema_tensors, c.ema)
 
+        self._loss_sums += torch.stack([loss_d.detach().float(), loss_g.detach().float()])
+        self._unchecked = (self._unchecked[0] if self._unchecked else step + 1, step + 1)
+        if not logging:
+            return {}  # no host sync: the base asks deferred_non_finite() before the next step it acts on
+
+        stats = {"gp": gp.detach()} if c.loss == "wgan-gp" else {}
+        stats |= {"d_loss": loss_d.detach(), "d_grad_norm": _grad_norm(D),
+                  "d_real": d_probability(c.loss, r_logits.detach()).mean(),
+                  "d_fake": d_probability(c.loss, f_logits.detach()).mean()}
+        if c.loss in WASSERSTEIN:
+            stats["w_estimate"] = r_logits.detach().float().mean() - f_logits.detach().float().mean()
+        stats |= {"g_loss": loss_g.detach(), "g_grad_norm": _grad_norm(G)}
         # One device->host transfer for every scalar of the step.
-        names = list(stats)
-        values = torch.stack([stats[k].float() for k in names]).tolist()
-        figures = dict(zip(names, values))
-        if logging:
-            self._check_discriminator(step + 1, figures)
+        figures = dict(zip(stats, torch.stack([v.float() for v in stats.values()]).tolist()))
+        self._check_discriminator(step + 1, figures)
         return figures
+
+    def deferred_non_finite(self) -> dict[str, float]:
+        """The NaN guard on the steps that returned no figures: a loss whose running sum is not finite."""
+        if self._unchecked is None:
+            return {}
+        sums, (first, last) = self._loss_sums.tolist(), self._unchecked
+        self._loss_sums.zero_()
+        self._unchecked = None
+        return {f"{name} (first non-finite at a step in {first}-{last})": value
+                for name, value in zip(("d_loss", "g_loss"), sums) if not math.isfinite(value)}
 
     # ------------------------------------------------------------------ collapse alarm
     def _alarm(self, step: int, message: str) -> None:
@@ -461,12 +492,18 @@ def _grad_norm(model: torch.nn.Module) -> torch.Tensor:
     return torch.stack(grads).norm() if grads else torch.zeros(())
 
 
+def _ema_pairs(ema: torch.nn.Module, model: torch.nn.Module) -> tuple[list, list, list, list]:
+    """The tensor lists :func:`_ema_update` reads, gathered once (weights are updated in place, never replaced)."""
+    return list(ema.parameters()), list(model.parameters()), list(ema.buffers()), list(model.buffers())
+
+
 @torch.no_grad()
-def _ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
-    """ema <- decay * ema + (1 - decay) * model for weights; buffers (batch-norm statistics) copied."""
-    torch._foreach_lerp_(list(ema.parameters()), list(model.parameters()), 1 - decay)
-    for b_ema, b in zip(ema.buffers(), model.buffers()):
-        b_ema.copy_(b)
+def _ema_update(ema_params: list, params: list, ema_buffers: list, buffers: list, decay: float) -> None:
+    """ema <- decay * ema + (1 - decay) * model for weights; buffers (batch-norm statistics) copied. Two
+    multi-tensor kernels, not one per tensor."""
+    torch._foreach_lerp_(ema_params, params, 1 - decay)
+    if buffers:
+        torch._foreach_copy_(ema_buffers, buffers)
 
 
 def _diversity(samples: torch.Tensor, n: int = 500) -> float:
