@@ -448,7 +448,9 @@ class GANTrainer(Trainer):
                 score = None
         else:
             metric = self._domain_metric()
-            fake = self._generate(c.eval_samples, g)
+            # A conditional G is asked for every class in turn, so its samples can be checked against their labels.
+            labels = (torch.arange(c.eval_samples) % c.num_classes).to(self.device) if c.num_classes else None
+            fake = self._generate(c.eval_samples, g, labels)
             figures["diversity"] = _diversity(fake) / max(_diversity(self.eval_reference[:c.eval_samples]), 1e-12)
             if figures["diversity"] < 0.5:
                 self._alarm(step, f"sample diversity fell to {figures['diversity']:.2f} of the data's: mode collapse")
@@ -456,6 +458,9 @@ class GANTrainer(Trainer):
             if metric:
                 found = metric.evaluate(fake)
                 found.pop("class_histogram", None)
+                if labels is not None and "domain_is" in found:
+                    # CGAN check: the share of samples the domain classifier puts in their requested class.
+                    found["label_accuracy"] = float((metric.predict(fake) == labels.cpu()).float().mean())
                 figures.update(found)
                 score = -found["domain_fid"]
         if score is not None and (not self.best or score > self.best["score"]):
