@@ -66,6 +66,22 @@ def interleaved(fns: dict[str, Callable[[], object]], repeats: int = 5, warmup: 
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 
+def trainer_vs_reference(trainer, reference_step: Callable[[], object], steps: int, repeats: int) -> dict[str, float]:
+    """Median seconds per chunk of ``steps`` iterations: the real ``trainer.train_step`` vs a reference step."""
+    counter = {"step": 0}
+
+    def ours() -> None:
+        for _ in range(steps):
+            trainer.train_step(counter["step"])
+            counter["step"] += 1
+
+    def reference() -> None:
+        for _ in range(steps):
+            reference_step()
+
+    return interleaved({"advkit": ours, "reference": reference}, repeats=repeats)
+
+
 class Bench:
     def __init__(self, name: str, data: str):
         self.name, self.data, self.rows = name, data, []

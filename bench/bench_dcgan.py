@@ -86,7 +86,7 @@ def main() -> None:
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
 
-    from _common import Bench, interleaved
+    from _common import Bench, trainer_vs_reference
 
     from advkit.cli.common import start_session
     from advkit.data import load_dataset
@@ -106,18 +106,7 @@ def main() -> None:
         G = build_model("dcgan-g", {"image_size": args.image_size, "output": "tanh"}).to(device)
         D = build_model("dcgan-d", {"image_size": args.image_size}).to(device)
         ref_step = reference_stepper(G, D, data.images, args.batch_size, args.image_size, device, args.workers)
-        counter = {"step": 0}
-
-        def ours_chunk() -> None:
-            for _ in range(args.steps):
-                trainer.train_step(counter["step"])
-                counter["step"] += 1
-
-        def ref_chunk() -> None:
-            for _ in range(args.steps):
-                ref_step()
-
-        times = interleaved({"advkit": ours_chunk, "reference": ref_chunk}, repeats=args.repeats)
+        times = trainer_vs_reference(trainer, ref_step, args.steps, args.repeats)
         session.run.close()
     ours = args.steps * args.batch_size / times["advkit"]
     ref = args.steps * args.batch_size / times["reference"]

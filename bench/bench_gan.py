@@ -76,7 +76,7 @@ def main() -> None:
     parser.add_argument("--no-record", action="store_true", help="Do not append to bench/RESULTS.md.")
     args = parser.parse_args()
 
-    from _common import Bench, interleaved
+    from _common import Bench, trainer_vs_reference
 
     from advkit.cli.common import start_session
     from advkit.data import load_dataset
@@ -92,19 +92,7 @@ def main() -> None:
         torch.manual_seed(0)
         G, D = build_model("mlp-g", {}).to(device), build_model("mlp-d", {}).to(device)
         ref_step = reference_stepper(G, D, data.images, args.batch_size, device)
-        counter = {"step": 0}
-
-        def ours_chunk() -> None:
-            # The real trainer step (logging scalars every 50 steps, as by default).
-            for _ in range(args.steps):
-                trainer.train_step(counter["step"])
-                counter["step"] += 1
-
-        def ref_chunk() -> None:
-            for _ in range(args.steps):
-                ref_step()
-
-        times = interleaved({"advkit": ours_chunk, "reference": ref_chunk}, repeats=args.repeats)
+        times = trainer_vs_reference(trainer, ref_step, args.steps, args.repeats)
         session.run.close()
     ours, ref = args.steps / times["advkit"], args.steps / times["reference"]
     print(f"reference (DataLoader of PIL images, separate G calls): {ref:.1f} it/s")
