@@ -20,7 +20,7 @@ import sys
 import time
 from datetime import date
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable, Iterator
 
 import torch
 
@@ -64,6 +64,12 @@ def interleaved(fns: dict[str, Callable[[], object]], repeats: int = 5, warmup: 
             sync()
             times[name].append(time.perf_counter() - start)
     return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def endless(loader: Iterable) -> Iterator:
+    """Batches of a DataLoader forever, a new epoch (reshuffled) each time one ends."""
+    while True:
+        yield from loader
 
 
 def trainer_vs_reference(trainer, reference_step: Callable[[], object], steps: int, repeats: int) -> dict[str, float]:

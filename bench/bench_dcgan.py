@@ -25,6 +25,8 @@ from PIL import Image
 def reference_stepper(G, D, images: torch.Tensor, batch_size: int, image_size: int, device, workers: int):
     """pytorch/examples dcgan: DataLoader of PIL images + transforms; D on real, D on fake.detach(), G on fake."""
     from torch.utils.data import DataLoader, Dataset
+
+    from _common import endless
     from torchvision import transforms
 
     class PILImages(Dataset):
@@ -43,15 +45,11 @@ def reference_stepper(G, D, images: torch.Tensor, batch_size: int, image_size: i
                         persistent_workers=workers > 0)
     opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    state = {"batches": iter(loader)}
+    batches = endless(loader)
     z_dim = G.config.z_dim
 
     def step() -> None:
-        try:
-            x = next(state["batches"])
-        except StopIteration:
-            state["batches"] = iter(loader)
-            x = next(state["batches"])
+        x = next(batches)
         real = x.to(device)
         # (1) Update D: maximize log(D(x)) + log(1 - D(G(z)))
         opt_d.zero_grad()

@@ -25,6 +25,8 @@ from PIL import Image
 def reference_stepper(G, D, images: torch.Tensor, batch_size: int, device):
     """The source's loop, plainly: PIL images through a DataLoader, separate G calls per phase."""
     from torch.utils.data import DataLoader, Dataset
+
+    from _common import endless
     from torchvision.transforms import ToTensor
 
     class PILMNIST(Dataset):
@@ -40,14 +42,10 @@ def reference_stepper(G, D, images: torch.Tensor, batch_size: int, device):
 
     loader = DataLoader(PILMNIST(images), batch_size=batch_size, shuffle=True, drop_last=True)
     opt_d, opt_g = torch.optim.Adam(D.parameters()), torch.optim.Adam(G.parameters())
-    state = {"batches": iter(loader)}
+    batches = endless(loader)
 
     def step() -> None:
-        try:
-            x = next(state["batches"])
-        except StopIteration:
-            state["batches"] = iter(loader)
-            x = next(state["batches"])
+        x = next(batches)
         x = x.to(device)
         z = torch.from_numpy(np.random.uniform(-1, 1, size=[batch_size, 100]).astype(np.float32)).to(device)
         d_real, d_fake = D(x), D(G(z))
