@@ -5,7 +5,7 @@ round-robin in one run (median of --repeats), then the ratios printed. Then a 40
 CBSD68 image upscaled with PIL, bicubic) is denoised with overlap tiling in a child process, whose peak
 RSS is reported: tiling keeps memory bounded by one tile's activations, not the photo's.
 
-    OMP_NUM_THREADS=1 python bench/bench_denoise.py --images 1 --repeats 3
+    OMP_NUM_THREADS=1 python bench/bench_denoise.py --images 1 --repeats 3 [--all-cores]
 Appends a table to bench/RESULTS.md. BM3D runs only when the optional `bm3d` package is installed.
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -51,12 +52,26 @@ def big_child(width: int, height: int, tile: int) -> None:
                       "input_mb": noisy.numel() * 4 / 2 ** 20}))
 
 
+def with_threads(method, threads: int):
+    """``method`` run with ``threads`` intra-op threads (the previous setting restored after each call)."""
+    def run(noisy, sigma):
+        before = torch.get_num_threads()
+        torch.set_num_threads(threads)
+        try:
+            return method(noisy, sigma)
+        finally:
+            torch.set_num_threads(before)
+    return run
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, default=1, help="CBSD68 images per timing round")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--big", default="4000x3000", help="size of the tiled photo (WxH; 0 = skip)")
     parser.add_argument("--tile", type=int, default=512)
+    parser.add_argument("--all-cores", action="store_true",
+                        help="also time advkit with every core (CBM3D cannot use more than one)")
     parser.add_argument("--child-big", nargs=3, type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child_big:
@@ -68,27 +83,43 @@ def main() -> None:
     from advkit.cli.denoise import _margin, load_denoiser
     from advkit.data.images import list_images
     from advkit.denoise.baselines import available_baselines
-    from advkit.denoise.evaluate import model_method, noisy_pair
+    from advkit.denoise.evaluate import model_method, noisy_pair, psnr_ssim
+    from advkit.runtime.amp import cpu_has_native_bf16
 
-    G, ckpt, _ = load_denoiser(None, torch.device("cpu"))
-    model = model_method(G, args.tile, _margin(G))
+    G, ckpt, _ = load_denoiser(None, torch.device("cpu"))  # batch norm folded into the convolutions
     pairs = [noisy_pair(p, 50, 0) for p in list_images(SET)[: args.images]]
     size = f"{pairs[0][0].shape[1]}x{pairs[0][0].shape[0]}"
     baselines = available_baselines()
-    methods = {"advkit": model, "nlm": baselines["nlm"]}
+    methods = {"advkit": model_method(G, args.tile, _margin(G))}
+    if cpu_has_native_bf16():  # bf16 autocast is a speed-up only where the CPU computes bf16 natively
+        methods["advkit --amp"] = model_method(G, args.tile, _margin(G), amp=True)
+    cores = os.cpu_count() or 1
+    if args.all_cores and cores > torch.get_num_threads():
+        # The whole CPU for each method: CBM3D (bm3d package) is single-threaded, so only advkit gains.
+        name = "advkit --amp" if "advkit --amp" in methods else "advkit"
+        methods[f"{name}, {cores} threads"] = with_threads(methods[name], cores)
+    methods["nlm"] = baselines["nlm"]
     if "bm3d" in baselines:
         methods["bm3d"] = baselines["bm3d"]
-    fns = {name: (lambda m=m: [m(noisy, 50) for _, noisy in pairs]) for name, m in methods.items()}
+    outputs: dict[str, list] = {}
+
+    def run(name: str, method) -> None:
+        outputs[name] = [method(noisy, 50) for _, noisy in pairs]
+
+    fns = {name: (lambda n=name, m=m: run(n, m)) for name, m in methods.items()}
     seconds = interleaved(fns, repeats=args.repeats, warmup=1)
     bench = Bench("denoise (bench_denoise.py)",
-                  data=f"CBSD68, first {args.images} image(s) of {size}, sigma 50, model {ckpt.name}, "
-                       f"{torch.get_num_threads()} torch thread(s), CPU")
+                  data=f"CBSD68, first {args.images} image(s) of {size}, sigma 50, model {ckpt.name} (batch norm "
+                       f"folded), {torch.get_num_threads()} torch thread(s), CPU")
     for name, s in seconds.items():
-        bench.row(f"{name}: seconds per {size} image", s / len(pairs), unit=" s")
-    bench.row("speed-up advkit vs scikit-image NLM", seconds["nlm"] / seconds["advkit"], note="NLM fast mode, 5x5 patches")
-    if "bm3d" in seconds:
-        bench.row("speed-up advkit vs CBM3D (bm3d package)", seconds["bm3d"] / seconds["advkit"], target=">= 100")
-    else:
+        psnr = sum(psnr_ssim(clean, out)["psnr"] for (clean, _), out in zip(pairs, outputs[name])) / len(pairs)
+        bench.row(f"{name}: seconds per {size} image", s / len(pairs), unit=" s", note=f"PSNR {psnr:.2f} dB")
+    for name in [m for m in seconds if m.startswith("advkit")]:
+        bench.row(f"speed-up {name} vs scikit-image NLM", seconds["nlm"] / seconds[name], note="NLM fast mode, 5x5 patches")
+        if "bm3d" in seconds:
+            bench.row(f"speed-up {name} vs CBM3D (bm3d package)", seconds["bm3d"] / seconds[name], target=">= 100",
+                      note="CBM3D on one thread (it uses no more)")
+    if "bm3d" not in seconds:
         bench.row("speed-up advkit vs CBM3D", float("nan"), note="bm3d package not installed: not measured")
     if args.big != "0":
         width, height = map(int, args.big.lower().split("x"))

@@ -87,3 +87,67 @@ def test_shipped_denoiser_is_small_loads_and_denoises_a_real_photo():
     as_hwc = lambda t: t[0].permute(1, 2, 0).numpy()  # noqa: E731
     before, after = psnr_ssim(as_hwc(clean[None]), as_hwc(noisy))["psnr"], psnr_ssim(as_hwc(clean[None]), as_hwc(estimate))["psnr"]
     assert after > before + 8, (before, after)
+
+
+def _randomize_batch_norm(model: torch.nn.Module) -> None:
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.2, 0.2)
+            m.running_var.uniform_(0.5, 1.5)
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.1, 0.1)
+
+
+@pytest.mark.parametrize("make", [lambda: small_unet(norm="batch"),
+                                  lambda: OriginalDenoiser(OriginalDenoiserConfig(width=8)).eval()])
+def test_folding_batch_norm_keeps_the_function_and_removes_every_norm(make):
+    import copy
+
+    from advkit.models.fold import fold_batch_norm
+
+    G = make()
+    _randomize_batch_norm(G)
+    folded = fold_batch_norm(copy.deepcopy(G))
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+    x = torch.rand(2, 3, 33, 45)
+    with torch.no_grad():
+        torch.testing.assert_close(folded(x), G(x), atol=1e-5, rtol=1e-5)
+
+
+def test_folding_refuses_a_model_in_training_mode():
+    from advkit.errors import AdvkitError
+    from advkit.models.fold import fold_batch_norm
+
+    with pytest.raises(AdvkitError, match="eval mode"):
+        fold_batch_norm(small_unet(norm="batch").train())
+
+
+def test_amp_inference_is_refused_where_bf16_would_be_emulated(monkeypatch):
+    from advkit.errors import AdvkitError
+    from advkit.runtime import amp
+
+    monkeypatch.setattr(amp, "cpu_has_native_bf16", lambda: False)
+    with pytest.raises(AdvkitError, match="drop --amp"):
+        amp.inference_autocast("cpu", True)
+    amp.inference_autocast("cpu", False)  # float32 is always fine
+
+
+def test_bf16_inference_of_the_shipped_model_costs_under_0_05_db():
+    """--amp's promise (docs/results/denoise.md: -0.01 dB on CBSD68) on a real photo, where bf16 is native."""
+    from advkit.runtime.amp import cpu_has_native_bf16
+
+    if not cpu_has_native_bf16():
+        pytest.skip("this CPU has no native bf16 (AVX512-BF16/AMX): --amp is refused here")
+    from skimage.data import chelsea
+
+    from advkit.cli.denoise import _margin, load_denoiser
+    from advkit.denoise.evaluate import model_method, psnr_ssim
+    from advkit.denoise.noise import add_noise
+
+    clean = torch.from_numpy(chelsea()[:128, :160]).permute(2, 0, 1).float() / 255
+    noisy = add_noise(clean, 50, seed=0).permute(1, 2, 0).numpy()
+    clean = clean.permute(1, 2, 0).numpy()
+    G, _, _ = load_denoiser(None, torch.device("cpu"))
+    full = psnr_ssim(clean, model_method(G, 512, _margin(G))(noisy, 50))["psnr"]
+    half = psnr_ssim(clean, model_method(G, 512, _margin(G), amp=True)(noisy, 50))["psnr"]
+    assert full > 24 and abs(full - half) < 0.05

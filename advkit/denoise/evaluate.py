@@ -26,6 +26,7 @@ from torch import nn
 from advkit.data.images import list_images, load_image
 from advkit.denoise.noise import add_noise, image_seed
 from advkit.denoise.tiling import tiled_apply
+from advkit.runtime.amp import inference_autocast
 
 Method = Callable[[np.ndarray, float], np.ndarray]  # (noisy [H, W, C] in [0, 1] units, sigma 0-255) -> estimate
 
@@ -39,13 +40,20 @@ def psnr_ssim(clean: np.ndarray, estimate: np.ndarray) -> dict[str, float]:
             "ssim": float(structural_similarity(clean64, est64, data_range=1.0, channel_axis=-1))}
 
 
-def model_method(model: nn.Module, tile: int = 512, margin: int = 96) -> Method:
-    """Wrap a denoiser network as a numpy method (tiled, so any image size fits in memory)."""
+def model_method(model: nn.Module, tile: int = 512, margin: int = 96, amp: bool = False) -> Method:
+    """Wrap a denoiser network as a numpy method (tiled, so any image size fits in memory).
+
+    ``amp``: bf16 autocast (a GPU or a CPU with native bf16; see :func:`advkit.runtime.amp.inference_autocast`).
+    """
+    device = next(model.parameters()).device
+    inference_autocast(device, amp)  # refuse an unsupported --amp now, before any work
 
     @torch.no_grad()
     def denoise(noisy: np.ndarray, sigma: float) -> np.ndarray:
         x = torch.from_numpy(np.ascontiguousarray(noisy.transpose(2, 0, 1)))[None].float()
-        return tiled_apply(model.eval(), x, tile, margin)[0].clamp(0, 1).permute(1, 2, 0).numpy()
+        with inference_autocast(device, amp):
+            out = tiled_apply(model.eval(), x, tile, margin)
+        return out[0].float().clamp(0, 1).permute(1, 2, 0).numpy()
 
     return denoise
 
