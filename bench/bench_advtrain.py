@@ -16,7 +16,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import Bench, interleaved  # noqa: E402

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import io
 import json
-import struct
-import zlib
 from pathlib import Path
 
 import numpy as np

@@ -124,3 +124,28 @@ def test_image_crops_from_real_training_folder(shared_data):
     a = crops.sample(5, generator=torch.Generator().manual_seed(0))
     b = crops.sample(5, generator=torch.Generator().manual_seed(0))
     assert a.shape == (5, 3, 96, 96) and torch.equal(a, b) and 0 <= a.min() and a.max() <= 1
+
+
+def test_image_crops_symmetries_flip_only_what_they_say():
+    """A GAN's crops are mirrored left-right but never turned upside down; the denoiser's use all 8 symmetries."""
+    from advkit.data.folders import ImageCrops
+
+    rows = torch.arange(40, dtype=torch.uint8)[:, None].expand(40, 50)  # brightness grows downwards
+    image = torch.stack([rows, rows, rows]).clone()  # [3, 40, 50]
+    image[1] = torch.arange(50, dtype=torch.uint8)[None, :].expand(40, 50)  # channel 1 grows rightwards
+    g = torch.Generator().manual_seed(0)
+
+    def down(batch):  # per crop: does channel 0 grow downwards?
+        return batch[:, 0, -1, 0] > batch[:, 0, 0, 0]
+
+    def right(batch):  # per crop: does channel 1 grow rightwards?
+        return batch[:, 1, 0, -1] > batch[:, 1, 0, 0]
+
+    none = ImageCrops([image], crop=16, symmetries="none").sample(64, g)
+    assert down(none).all() and right(none).all()
+    mirror = ImageCrops([image], crop=16, symmetries="hflip").sample(64, g)
+    assert down(mirror).all() and 0 < right(mirror).sum() < 64
+    every = ImageCrops([image], crop=16, symmetries="dihedral").sample(256, g)
+    assert 0 < down(every).sum() < 256 and 0 < right(every).sum() < 256
+    with pytest.raises(AdvkitError, match="symmetries"):
+        ImageCrops([image], crop=16, symmetries="rotate")

@@ -107,13 +107,13 @@ def test_apply_keeps_size_and_export_makes_a_loadable_small_checkpoint(cli, tmp_
 
 def test_stl10_training_source_reads_the_binary_files(tmp_path, monkeypatch):
     """`--data stl10` goes through the foundation's STL-10 parser (column-major 3x96x96 uint8 records)."""
-    from advkit.train.denoise import DeviceCrops
+    from advkit.train.denoise import training_crops
 
     images = np.random.default_rng(0).integers(0, 256, (3, 3, 96, 96), dtype=np.uint8)  # [N, C, H, W]
     (tmp_path / "stl10_binary").mkdir()
     images.transpose(0, 1, 3, 2).tofile(tmp_path / "stl10_binary" / "train_X.bin")  # stored column-major
     monkeypatch.setenv("ADVKIT_DATA", str(tmp_path))
-    crops = DeviceCrops.from_source("stl10", 96, torch.device("cpu"))
+    crops = training_crops("stl10", 96, torch.device("cpu"))
     assert torch.equal(crops.stack, torch.from_numpy(images))
     batch = crops.sample(5, torch.Generator().manual_seed(0))
     assert batch.shape == (5, 3, 96, 96) and 0 <= batch.min() and batch.max() <= 1

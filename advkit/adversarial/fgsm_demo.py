@@ -20,7 +20,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from advkit.attacks import FGSM, IMAGENET_MEAN, IMAGENET_STD, Normalized, PGD, predict
+from advkit.attacks import FGSM, IMAGENET_MEAN, IMAGENET_STD, Normalized, predict
 from advkit.data.paths import assets_root
 from advkit.errors import AdvkitError
 

@@ -13,8 +13,6 @@ of 8-bit ImageNet pixels, roughly).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from contextlib import contextmanager
-from typing import Iterator
 
 import torch
 import torch.nn.functional as F
@@ -22,6 +20,7 @@ from torch import nn
 
 from advkit.errors import AdvkitError
 from advkit.runtime.amp import autocast
+from advkit.runtime.modules import eval_mode, model_device
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -38,24 +37,6 @@ class Normalized(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model((x - self.mean) / self.std)
-
-
-@contextmanager
-def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
-    """Eval mode (no dropout noise, frozen batch-norm statistics) for the attack; the caller's mode comes back."""
-    was_training = model.training
-    model.eval()
-    try:
-        yield model
-    finally:
-        model.train(was_training)
-
-
-def model_device(model: nn.Module) -> torch.device:
-    """Tensors follow the model (a parameter-free model runs on the CPU)."""
-    for tensor in (*model.parameters(), *model.buffers()):
-        return tensor.device
-    return torch.device("cpu")
 
 
 class Attack(ABC):

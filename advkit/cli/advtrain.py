@@ -29,8 +29,7 @@ def command(**options) -> None:
     from advkit.train.classifier import ClassifierTrainer
 
     config = config_from(ClassifierConfig, options)
-    session = start_session("advtrain", options)
-    try:
+    with start_session("advtrain", options) as session:
         trainer = ClassifierTrainer(config, session)
         if options.get("resume"):
             trainer.resume(options["resume"])
@@ -39,8 +38,6 @@ def command(**options) -> None:
         rolled_back_to = trainer.restore_most_robust()
         after = trainer.report()
         final = trainer.save_final(session.run.checkpoints / "final.pt")
-    finally:
-        session.run.close()
     mode = "plain" if config.alpha >= 1 or config.eps == 0 else ("fast FGSM-RS" if config.fast else "adversarial")
     table = Table(title=f"{config.arch}, {mode} training (alpha={config.alpha:g}, eps={config.eps:g}), "
                         f"{trainer.data_source}, {config.report_size} test images")

@@ -16,7 +16,6 @@ Field ``d_steps`` is option ``--d-steps`` is recipe key ``d-steps``: API, CLI an
 from __future__ import annotations
 
 import dataclasses
-import functools
 import os
 import tomllib
 import types
@@ -60,16 +59,16 @@ def options_from(config_cls: type, exclude: tuple[str, ...] = ()) -> Callable:
     hints = typing.get_type_hints(config_cls)
 
     def decorate(fn: Callable) -> Callable:
-        for field in reversed(dataclasses.fields(config_cls)):
-            if field.name in exclude or field.metadata.get("cli") is False:
+        for spec in reversed(dataclasses.fields(config_cls)):
+            if spec.name in exclude or spec.metadata.get("cli") is False:
                 continue
-            ctype, is_flag = _click_type(field, hints[field.name])
-            default = field.default if field.default is not dataclasses.MISSING else (
-                field.default_factory() if field.default_factory is not dataclasses.MISSING else None)
-            name = option_name(field.name)
+            ctype, is_flag = _click_type(spec, hints[spec.name])
+            default = spec.default if spec.default is not dataclasses.MISSING else (
+                spec.default_factory() if spec.default_factory is not dataclasses.MISSING else None)
+            name = option_name(spec.name)
             decls = [f"{name}/--no-{name[2:]}"] if is_flag else [name]
-            fn = click.option(*decls, field.name, type=None if is_flag else ctype, default=default,
-                              show_default=True, help=field.metadata.get("help", ""))(fn)
+            fn = click.option(*decls, spec.name, type=None if is_flag else ctype, default=default,
+                              show_default=True, help=spec.metadata.get("help", ""))(fn)
         return fn
 
     return decorate
@@ -168,9 +167,27 @@ class Session:
 
         Console().print(message, highlight=False)
 
+    def close(self) -> None:
+        """Release the run directory (its lock, TensorBoard writer) and leave the process group, if any."""
+        if self.run is not None:
+            self.run.close()
+        if self.dist is not None and self.dist.enabled:
+            from advkit.runtime.distributed import teardown
+
+            teardown()
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()  # also on errors and Ctrl-C: the next run must find the directory unlocked
+
 
 def start_session(command: str, options: dict[str, Any], run_dir: bool = True, resume: str | None = None) -> Session:
     """Select the device, seed everything, create the run directory and write config.json.
+
+    Use it as a context manager (``with start_session(...) as session:``) so the run directory is released
+    whatever happens.
 
     Under torchrun (WORLD_SIZE > 1) it also joins the process group: each rank gets cuda:LOCAL_RANK (or the
     CPU), the same seed (identical initial weights), and rank 0's run directory with writes on rank 0 only."""
@@ -209,15 +226,8 @@ def resume_option(fn: Callable) -> Callable:
 
 def run_trainer(trainer_cls: type, config: Any, session: Session) -> dict[str, float]:
     """Build a trainer, resume it if asked, fit it, and always release the run directory."""
-    try:
+    with session:
         trainer = trainer_cls(config, session)
         if session.options.get("resume"):
             trainer.resume(session.options["resume"])
         return trainer.fit()
-    finally:
-        if session.run is not None:
-            session.run.close()
-        if session.dist is not None and session.dist.enabled:
-            from advkit.runtime.distributed import teardown
-
-            teardown()

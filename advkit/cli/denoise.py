@@ -112,8 +112,7 @@ def evaluate(ckpt, sets, noise_std, noise_mode, clip, limit, baselines, tile, am
     from advkit.runtime.progress import track
 
     check_sigma(noise_std)
-    session = start_session("denoise-eval", options)
-    try:
+    with start_session("denoise-eval", options) as session:
         G, path, payload = load_denoiser(ckpt, session.device)
         methods = {"advkit": model_method(G, tile, _margin(G), amp)}
         here = available_baselines()
@@ -145,8 +144,6 @@ def evaluate(ckpt, sets, noise_std, noise_mode, clip, limit, baselines, tile, am
         session.run.save_json("results.json", {"ckpt": str(path), "step": payload["step"], "amp": amp,
                                                "sets": all_results})
         session.echo(f"results: {session.run.path / 'results.json'} and results.md")
-    finally:
-        session.run.close()
 
 
 @command.command("apply")

@@ -46,8 +46,7 @@ def gan(ckpt: str, n: int, inception_weights: str | None, **options) -> None:
 
     from advkit.cli.gan import _load_generator
 
-    session = start_session("eval-gan", options)
-    try:
+    with start_session("eval-gan", options) as session:
         G, payload = _load_generator(ckpt, session.device)
         cfg = payload["config"]
         dataset, k = cfg.get("dataset", "mnist"), G.config.num_classes
@@ -80,8 +79,6 @@ def gan(ckpt: str, n: int, inception_weights: str | None, **options) -> None:
                 session.echo(f"Inception FID {inception['fid']:.2f}, IS {inception['is']:.2f} (torch-fidelity)")
         session.run.save_json("results.json", results)
         session.echo(f"results: {session.run.path / 'results.json'}")
-    finally:
-        session.run.close()
 
 
 def _domain_report(session, dataset: str, data_source: str, fake, labels, n: int) -> dict:
@@ -159,8 +156,7 @@ def domain_classifier(dataset: str, epochs: int, data_source: str, install: bool
     from advkit.gan.metrics.domain import asset_path, train_domain_classifier
     from advkit.runtime.checkpoint import save_checkpoint
 
-    session = start_session("eval-domain-classifier", options)
-    try:
+    with start_session("eval-domain-classifier", options) as session:
         train, test = load_dataset(dataset, "train", data_source), load_dataset(dataset, "test", data_source)
         model, report = train_domain_classifier(train, test, epochs=epochs, seed=int(options["seed"]),
                                                 device=session.device)
@@ -171,5 +167,3 @@ def domain_classifier(dataset: str, epochs: int, data_source: str, install: bool
         session.run.save_json("results.json", report)
         session.echo(f"test accuracy {100 * report['test_accuracy']:.2f}% ({report['test']}); weights {path}"
                      + (f", installed as {asset_path(dataset)}" if install else ""))
-    finally:
-        session.run.close()

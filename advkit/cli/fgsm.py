@@ -66,8 +66,7 @@ class FGSMConfig:
 def command(**options) -> None:
     """FGSM adversarial examples: the panda figure, or error vs eps on a dataset."""
     config = config_from(FGSMConfig, options)
-    session = start_session("fgsm", options)
-    try:
+    with start_session("fgsm", options) as session:
         from advkit.adversarial.fgsm_demo import dataset_mode, image_mode, load_victim
 
         victim = load_victim(config.model, session.device)
@@ -77,5 +76,3 @@ def command(**options) -> None:
             results = image_mode(victim, config, session)
         session.run.save_json("results.json", results)
         session.echo(f"run directory: {session.run.path} (results.json, images/)")
-    finally:
-        session.run.close()

@@ -85,8 +85,7 @@ def sample(ckpt: str, n: int, label: int | None, **options) -> None:
     import torch
     from torchvision.utils import save_image
 
-    session = start_session("gan-sample", options)
-    try:
+    with start_session("gan-sample", options) as session:
         G, payload = _load_generator(ckpt, session.device)
         _require_images(G)
         g = torch.Generator().manual_seed(int(options["seed"]))
@@ -97,8 +96,6 @@ def sample(ckpt: str, n: int, label: int | None, **options) -> None:
         session.run.save_json("results.json", {"ckpt": str(ckpt), "step": payload["step"], "n": n, "label": label,
                                                "grid": str(path)})
         session.echo(f"{n} samples from step {payload['step']} -> {path}")
-    finally:
-        session.run.close()
 
 
 @command.command("interpolate")
@@ -113,8 +110,7 @@ def interpolate(ckpt: str, rows: int, n_steps: int, label: int | None, **options
     import torch
     from torchvision.utils import save_image
 
-    session = start_session("gan-interpolate", options)
-    try:
+    with start_session("gan-interpolate", options) as session:
         G, payload = _load_generator(ckpt, session.device)
         _require_images(G)
         g = torch.Generator().manual_seed(int(options["seed"]))
@@ -131,8 +127,6 @@ def interpolate(ckpt: str, rows: int, n_steps: int, label: int | None, **options
         session.run.save_json("results.json", {"ckpt": str(ckpt), "step": payload["step"], "rows": rows,
                                                "steps": n_steps, "grid": str(path)})
         session.echo(f"{rows} latent walks of {n_steps} points -> {path}")
-    finally:
-        session.run.close()
 
 
 @command.command("toy1d")
@@ -143,11 +137,8 @@ def toy1d(**options) -> None:
     from advkit.gan.toy1d import run_toy1d
 
     config = config_from(Toy1DConfig, options)
-    session = start_session("gan-toy1d", options)
-    try:
+    with start_session("gan-toy1d", options) as session:
         results = run_toy1d(config, session)
         session.run.save_json("results.json", results)
         session.echo(f"D(x) at the end: mean |D - 1/2| over the data's mass = {results['final']['d_gap']:.3f}; "
                      f"strip {results['strip']}, animation {results['gif']}")
-    finally:
-        session.run.close()

@@ -45,13 +45,10 @@ class LinearConfig:
 def command(**options) -> None:
     """The linearity demo: logistic regression, and breaking a linear MNIST classifier."""
     config = config_from(LinearConfig, options)
-    session = start_session("linear", options)
-    try:
+    with start_session("linear", options) as session:
         results = run(config, session)
         session.run.save_json("results.json", results)
         session.echo(f"run directory: {session.run.path} (results.json, images/)")
-    finally:
-        session.run.close()
 
 
 def run(config: LinearConfig, session) -> dict:

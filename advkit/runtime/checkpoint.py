@@ -86,16 +86,23 @@ def _plain_state(module: nn.Module) -> dict:
     return inner.state_dict()
 
 
-def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
-    """Load and validate a checkpoint. Bad files raise :class:`AdvkitError` naming the problem."""
+def resolve_checkpoint(path: str | os.PathLike) -> Path:
+    """The checkpoint file ``path`` names: itself, or a run directory's latest checkpoint."""
     path = Path(path)
     if not path.exists():
         raise AdvkitError(f"checkpoint {path} does not exist; pass the .pt file a training run wrote under checkpoints/")
     if path.is_dir():
         found = latest_checkpoint(path)
         if found is None:
-            raise AdvkitError(f"{path} is a directory with no checkpoint in it; pass a .pt file or a run directory")
-        path = found
+            raise AdvkitError(f"{path} is a directory with no checkpoint in it; pass a .pt file or a run directory "
+                              "(or start without --resume)")
+        return found
+    return path
+
+
+def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
+    """Load and validate a checkpoint. Bad files raise :class:`AdvkitError` naming the problem."""
+    path = resolve_checkpoint(path)
     try:
         with warnings.catch_warnings():  # torch warns about pickle protocols: one line of error is enough
             warnings.simplefilter("ignore")

@@ -34,8 +34,8 @@ from torch import nn
 
 from advkit.errors import AdvkitError, NonFiniteLoss, TrainingInterrupted
 from advkit.runtime import distributed
-from advkit.runtime.checkpoint import (checkpoint_path, latest_checkpoint, load_checkpoint, prune_checkpoints,
-                                       save_checkpoint)
+from advkit.runtime.checkpoint import (checkpoint_path, load_checkpoint, prune_checkpoints,
+                                       resolve_checkpoint, save_checkpoint)
 from advkit.runtime.progress import training_progress
 from advkit.runtime.seeding import rng_state, set_rng_state
 
@@ -140,12 +140,7 @@ class Trainer(ABC):
 
     def resume(self, source: str | Path) -> None:
         """Continue from a checkpoint file or the latest checkpoint of a run directory."""
-        path = Path(source)
-        if path.is_dir():
-            found = latest_checkpoint(path)
-            if found is None:
-                raise AdvkitError(f"--resume {source}: no checkpoint in that run directory; start without --resume")
-            path = found
+        path = resolve_checkpoint(source)
         payload = load_checkpoint(path)
         missing = set(self.checkpoint_models()) - set(payload["state"])
         if missing:

@@ -29,13 +29,15 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from advkit.data.images import list_images, load_image, load_image_uint8
+from advkit.data.folders import ImageCrops
+from advkit.data.images import list_images, load_image
 from advkit.denoise.generator import ARCHS, NORMS
 from advkit.denoise.noise import MODES, add_noise, check_sigma, image_seed, minmax_rescale
 from advkit.errors import AdvkitError
 from advkit.gan.losses import LOSSES, d_loss, g_loss
 from advkit.models.registry import build_model
 from advkit.runtime.amp import amp_dtype, autocast, channels_last
+from advkit.runtime.modules import eval_mode
 from advkit.train.base import Trainer, TrainerConfig
 
 
@@ -106,54 +108,14 @@ def generator_args(c: DenoiseConfig) -> tuple[str, dict]:
                             "norm": c.norm, "residual": c.residual}
 
 
-class DeviceCrops:
-    """All training images as one uint8 tensor on the device; random crops + flips by one gather."""
-
-    def __init__(self, images: list[torch.Tensor], crop: int, device: torch.device, source: str):
-        # Portrait -> landscape (a transpose: with the flips, the 8 symmetries of the square), then a common size.
-        images = [im.transpose(1, 2) if im.shape[1] > im.shape[2] else im for im in images]
-        h, w = min(im.shape[1] for im in images), min(im.shape[2] for im in images)
-        if min(h, w) < crop:
-            raise AdvkitError(f"the training images must be at least {crop}px on each side (smallest here: {h}x{w}); "
-                              "pass a smaller --crop")
-        self.stack = torch.stack([im[:, :h, :w] for im in images]).to(device)  # [N, C, h, w] uint8
-        self.crop, self.source = crop, f"{source}: {len(images)} images, random {crop}px crops + flips"
-        self.offsets = torch.arange(crop, device=device)
-
-    @classmethod
-    def from_source(cls, data: str, crop: int, device: torch.device) -> "DeviceCrops":
-        if data == "stl10":
-            from advkit.data.paths import data_root
-            from advkit.data.stl10 import read_stl10_images
-
-            # STL-10's labelled train split, plus the 100k unlabeled images when they were fetched; read as the
-            # uint8 they are stored as (as float the unlabeled split alone would take 11 GB).
-            folder = data_root() / "stl10_binary"
-            splits = ["train"] + (["unlabeled"] if (folder / "unlabeled_X.bin").exists() else [])
-            stack = torch.cat([read_stl10_images(folder / f"{s}_X.bin") for s in splits])
-            return cls(list(stack), crop, device, "STL-10 " + "+".join(splits))
-        if not Path(data).is_dir():
-            raise AdvkitError(f"--data {data}: no such image folder; pass a folder of PNG/JPEG training images "
-                              "(e.g. ../shared/data/denoise/CBSD432) or stl10")
-        images = [load_image_uint8(f, "RGB") for f in list_images(data)]
-        return cls(images, crop, device, Path(data).name)
-
-    def sample(self, batch_size: int, generator: torch.Generator) -> torch.Tensor:
-        """[B, C, crop, crop] float crops in [0, 1]; positions and flips from the CPU ``generator``."""
-        n, _, h, w = self.stack.shape
-        idx = torch.randint(n, (batch_size,), generator=generator)
-        top = torch.randint(h - self.crop + 1, (batch_size,), generator=generator)
-        left = torch.randint(w - self.crop + 1, (batch_size,), generator=generator)
-        flips = torch.rand(batch_size, 3, generator=generator) < 0.5  # h-flip, v-flip, transpose
-        dev = self.stack.device
-        idx, top, left, flips = idx.to(dev), top.to(dev), left.to(dev), flips.to(dev)
-        rows = top[:, None] + torch.where(flips[:, 1:2], self.crop - 1 - self.offsets, self.offsets)
-        cols = left[:, None] + torch.where(flips[:, 0:1], self.crop - 1 - self.offsets, self.offsets)
-        # Advanced indexing: [B, crop, crop, C] gathered in one kernel.
-        patches = self.stack.permute(0, 2, 3, 1)[idx[:, None, None], rows[:, :, None], cols[:, None, :]]
-        patches = patches.permute(0, 3, 1, 2)
-        patches = torch.where(flips[:, 2, None, None, None], patches.transpose(2, 3), patches)
-        return patches.float().div_(255)
+def training_crops(data: str, crop: int, device: torch.device) -> ImageCrops:
+    """``--data``: ``stl10`` (torchvision's binary files) or an image folder; crops with all 8 symmetries."""
+    if data == "stl10":
+        return ImageCrops.from_stl10(crop, device)
+    if not Path(data).is_dir():
+        raise AdvkitError(f"--data {data}: no such image folder; pass a folder of PNG/JPEG training images "
+                          "(e.g. ../shared/data/denoise/CBSD432) or stl10")
+    return ImageCrops.from_folder(data, crop, device)
 
 
 class DenoiseTrainer(Trainer):
@@ -161,7 +123,7 @@ class DenoiseTrainer(Trainer):
 
     def build(self) -> None:
         c = self.config
-        self.data = DeviceCrops.from_source(c.data, c.crop, self.device)
+        self.data = training_crops(c.data, c.crop, self.device)
         g_name, g_args = generator_args(c)
         self.models["G"] = build_model(g_name, g_args).to(self.device)
         self.optimizers["G"] = torch.optim.Adam(self.G.parameters(), lr=c.lr, betas=(0.9, 0.999) if c.arch == "unet"
@@ -261,12 +223,8 @@ class DenoiseTrainer(Trainer):
 
     @torch.no_grad()
     def denoise(self, noisy: torch.Tensor) -> torch.Tensor:
-        was = self.G.training
-        self.G.eval()
-        with self._autocast():
-            out = self.G(noisy.to(self.device)).float().clamp(0, 1)
-        self.G.train(was)
-        return out
+        with eval_mode(self.G), self._autocast():
+            return self.G(noisy.to(self.device)).float().clamp(0, 1)
 
     def sample(self, step: int) -> None:
         from torchvision.utils import make_grid, save_image

@@ -33,6 +33,7 @@ from advkit.gan.losses import LOSSES, WASSERSTEIN, clip_weights, d_loss, d_proba
 from advkit.gan.models import has_batch_norm
 from advkit.models.registry import build_model
 from advkit.runtime.amp import amp_dtype, channels_last, place_dataset, to_device
+from advkit.runtime.modules import eval_mode
 from advkit.train.base import Trainer, TrainerConfig
 
 ARCHS = ("mlp", "dcgan")
@@ -204,8 +205,10 @@ class GANTrainer(Trainer):
             from advkit.data.folders import ImageCrops
 
             self._rescale = c.arch == "dcgan"  # crops come in [0, 1]; a tanh generator trains on [-1, 1]
-            crops = ImageCrops.from_folder(c.dataset, crop=c.image_size or 64)
-            return crops, crops.sample(500, torch.Generator().manual_seed(0))  # fixed real crops: the diversity reference
+            # Mirror images only: a GAN must not learn upside-down photos. Held on the device when there is one.
+            crops = ImageCrops.from_folder(c.dataset, crop=c.image_size or 64, device=self.device, symmetries="hflip")
+            reference = crops.sample(500, torch.Generator().manual_seed(0)).cpu()  # fixed real crops: the diversity reference
+            return crops, reference
         else:
             raise AdvkitError(f"--dataset {c.dataset!r} is neither a known dataset ({', '.join(IMAGE_DATASETS + TOY_DATASETS)}) "
                               "nor an image folder")
@@ -359,16 +362,14 @@ class GANTrainer(Trainer):
     def _generate(self, n: int, generator: torch.Generator, labels: torch.Tensor | None = None) -> torch.Tensor:
         """n samples in data space ([0, 1] images or toy vectors) from the sampling generator, in eval mode."""
         G, out = self.sampler, []
-        was_training = G.training
-        G.eval()
-        for start in range(0, n, 1000):
-            m = min(1000, n - start)
-            y = labels[start:start + m] if labels is not None else (
-                torch.randint(self.config.num_classes, (m,), generator=generator).to(self.device)
-                if self.config.num_classes else None)
-            z = G.noise(m, generator)
-            out.append((G(z, y).float() if self.toy else G.images(z, y)).cpu())
-        G.train(was_training)
+        with eval_mode(G):
+            for start in range(0, n, 1000):
+                m = min(1000, n - start)
+                y = labels[start:start + m] if labels is not None else (
+                    torch.randint(self.config.num_classes, (m,), generator=generator).to(self.device)
+                    if self.config.num_classes else None)
+                z = G.noise(m, generator)
+                out.append((G(z, y).float() if self.toy else G.images(z, y)).cpu())
         return torch.cat(out)
 
     @torch.no_grad()
@@ -376,10 +377,8 @@ class GANTrainer(Trainer):
         from torchvision.utils import make_grid, save_image
 
         G = self.sampler
-        was_training = G.training
-        G.eval()
-        samples = (G(self.fixed_z, self.fixed_y) if self.toy else G.images(self.fixed_z, self.fixed_y)).float().cpu()
-        G.train(was_training)
+        with eval_mode(G):
+            samples = (G(self.fixed_z, self.fixed_y) if self.toy else G.images(self.fixed_z, self.fixed_y)).float().cpu()
         if self.toy:
             self._toy_figure(step)
         else:
