@@ -231,3 +231,33 @@ def test_eval_gan_ring_and_stacked_mnist(tmp_path, monkeypatch):
     domain = json.loads((tmp_path / "se" / "results.json").read_text())["domain"]
     assert domain["stacked_modes"] >= 1 and domain["stacked_modes"] <= 300
     assert domain["stacked_kl"] > 0 and domain["real_floor_fid"] < domain["domain_fid"]
+
+
+def test_ema_decay_warms_up_then_holds():
+    from advkit.train.gan import ema_decay
+
+    assert ema_decay(1, 0.999) == pytest.approx(2 / 11)  # the first averages follow G closely ...
+    assert ema_decay(100, 0.999) == pytest.approx(101 / 110)
+    assert ema_decay(10 ** 6, 0.999) == 0.999  # ... then the asked-for decay
+
+
+def test_ema_batch_norm_recalibration_is_private_and_does_not_touch_training(tmp_path):
+    """The EMA sampler's batch-norm statistics are its own (not G's copies), computed without drawing from the
+    training RNG: sampling every step and never give the same trained weights."""
+    from advkit.gan.models import recalibrate_batch_norm
+
+    often = _fit(tmp_path, "often", steps=5, arch="dcgan", ema=0.9, sample_every=1, checkpoint_every=100)
+    never = _fit(tmp_path, "never", steps=5, arch="dcgan", ema=0.9, sample_every=100, checkpoint_every=100)
+    for role in ("G", "D"):
+        for (name, a), b in zip(often.models[role].state_dict().items(), never.models[role].state_dict().values()):
+            assert torch.equal(a, b), (role, name)
+    G_ema, G = often.models["G_ema"], often.models["G"]
+    bn = next(m for m in G_ema.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    live = next(m for m in G.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    often.sampler  # noqa: B018 - the property recalibrates after the last update
+    assert not torch.equal(bn.running_mean, live.running_mean)  # its own statistics, not G's
+    first = bn.running_mean.clone()
+    state = torch.random.get_rng_state()
+    recalibrate_batch_norm(G_ema)
+    assert torch.equal(bn.running_mean, first) and torch.equal(torch.random.get_rng_state(), state)
+    assert not G_ema.training and bn.momentum == live.momentum

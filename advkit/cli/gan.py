@@ -42,7 +42,9 @@ def train(**options) -> None:
 
 
 def _load_generator(ckpt: str, device):
-    """The sampling generator of a checkpoint (its EMA copy when it has one) and the checkpoint's config."""
+    """The sampling generator of a checkpoint (its EMA copy when it has one, batch-norm statistics
+    re-estimated for the averaged weights) and the checkpoint's config."""
+    from advkit.gan.models import recalibrate_batch_norm
     from advkit.runtime.checkpoint import load_checkpoint, rebuild_models
 
     payload = load_checkpoint(ckpt)
@@ -53,6 +55,8 @@ def _load_generator(ckpt: str, device):
     if not hasattr(G, "images"):  # e.g. a denoising GAN's G: same role name, not a sampler of z
         raise AdvkitError(f"{ckpt} holds a {payload['models'][role]['name']} model, not a GAN generator: "
                           "pass a `gan train` checkpoint")
+    if role == "G_ema":
+        recalibrate_batch_norm(G)  # same statistics the trainer sampled with (a no-op without batch norm)
     return G, payload
 
 

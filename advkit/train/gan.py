@@ -30,7 +30,7 @@ import torch
 
 from advkit.errors import AdvkitError
 from advkit.gan.losses import LOSSES, WASSERSTEIN, clip_weights, d_loss, d_probability, g_loss, gradient_penalty
-from advkit.gan.models import has_batch_norm
+from advkit.gan.models import has_batch_norm, recalibrate_batch_norm
 from advkit.models.registry import build_model
 from advkit.runtime.amp import amp_dtype, channels_last, place_dataset, to_device
 from advkit.runtime.modules import eval_mode
@@ -142,6 +142,8 @@ class GANTrainer(Trainer):
         if c.ema > 0:
             self.models["G_ema"] = copy.deepcopy(self.models["G"]).requires_grad_(False).eval()
             self._ema_tensors = _ema_pairs(self.models["G_ema"], self.models["G"])
+        self._ema_has_batch_norm = c.ema > 0 and has_batch_norm(self.models["G"])
+        self._calibrated_at = -1
         self.optimizers["G"] = optimizer_for(c, self.models["G"].parameters(), fused=cuda)
         self.optimizers["D"] = optimizer_for(c, self.models["D"].parameters(), fused=cuda)
         if c.compile:
@@ -176,8 +178,15 @@ class GANTrainer(Trainer):
 
     @property
     def sampler(self):
-        """The generator used for samples and evaluation: the EMA copy when there is one."""
-        return self.models.get("G_ema", self.models["G"])
+        """The generator used for samples and evaluation: the EMA copy when there is one, its batch-norm
+        statistics re-estimated for its own (averaged) weights after each update (copied ones belong to G)."""
+        if "G_ema" not in self.models:
+            return self.models["G"]
+        G_ema = self.models["G_ema"]
+        if self._ema_has_batch_norm and self._calibrated_at != self.g_updates:
+            recalibrate_batch_norm(G_ema)
+            self._calibrated_at = self.g_updates
+        return G_ema
 
     def _load_data(self):
         c = self.config
@@ -310,7 +319,7 @@ class GANTrainer(Trainer):
             self.g_updates += 1
         D.requires_grad_(True)
         if "G_ema" in self.models:
-            _ema_update(*self._ema_tensors, c.ema)
+            _ema_update(*self._ema_tensors, ema_decay(self.g_updates, c.ema))
 
         self._loss_sums += torch.stack([loss_d.detach().float(), loss_g.detach().float()])
         self._unchecked = (self._unchecked[0] if self._unchecked else step + 1, step + 1)
@@ -494,6 +503,14 @@ class GANTrainer(Trainer):
 def _grad_norm(model: torch.nn.Module) -> torch.Tensor:
     grads = [p.grad.detach().float().norm() for p in model.parameters() if p.grad is not None]
     return torch.stack(grads).norm() if grads else torch.zeros(())
+
+
+def ema_decay(updates: int, decay: float) -> float:
+    """The EMA decay after ``updates`` generator updates, warmed up as TensorFlow's ExponentialMovingAverage
+    with num_updates: min(decay, (1 + updates) / (10 + updates)). Without a warm-up a 0.999 average still
+    weighs the random initialization 0.999^500 = 61% after 500 updates, and early grids and evaluations
+    show mostly that (measured: domain FID 1122 at iteration 500 of an MNIST DCGAN)."""
+    return min(decay, (1 + updates) / (10 + updates))
 
 
 def _ema_pairs(ema: torch.nn.Module, model: torch.nn.Module) -> tuple[list, list, list, list]:
