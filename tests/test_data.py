@@ -149,3 +149,21 @@ def test_image_crops_symmetries_flip_only_what_they_say():
     assert 0 < down(every).sum() < 256 and 0 < right(every).sum() < 256
     with pytest.raises(AdvkitError, match="symmetries"):
         ImageCrops([image], crop=16, symmetries="rotate")
+
+
+@pytest.mark.parametrize("symmetries", ["hflip", "dihedral"])
+def test_image_crops_of_mixed_sizes_stay_inside_their_image(symmetries):
+    """A folder mixing portrait, landscape and small images: every crop lies inside its own image (the
+    stack's zero padding never shows) and every image, whatever its size, is drawn from."""
+    from advkit.data.folders import ImageCrops
+
+    images = [torch.full((3, h, w), i + 1, dtype=torch.uint8) for i, (h, w) in
+              enumerate([(50, 30), (30, 50), (20, 20), (64, 17)])]
+    crops = ImageCrops(images, crop=16, symmetries=symmetries)
+    batch = crops.sample(400, torch.Generator().manual_seed(0))
+    assert batch.min() > 0  # no padding
+    per_crop = (batch * 255).round().amin(dim=(1, 2, 3))
+    assert torch.equal(per_crop, (batch * 255).round().amax(dim=(1, 2, 3)))  # one image per crop
+    assert set(per_crop.long().tolist()) == {1, 2, 3, 4}
+    with pytest.raises(AdvkitError, match="smaller than the 24px crop"):
+        ImageCrops(images, crop=24, names=["a", "b", "c.png", "d"])

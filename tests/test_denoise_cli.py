@@ -117,3 +117,29 @@ def test_stl10_training_source_reads_the_binary_files(tmp_path, monkeypatch):
     assert torch.equal(crops.stack, torch.from_numpy(images))
     batch = crops.sample(5, torch.Generator().manual_seed(0))
     assert batch.shape == (5, 3, 96, 96) and 0 <= batch.min() and batch.max() <= 1
+
+
+def test_amp_is_refused_in_one_line_where_bf16_would_be_emulated(few_images, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from advkit.cli.main import cli
+    from advkit.runtime import amp
+
+    monkeypatch.setattr(amp, "cpu_has_native_bf16", lambda: False)
+    _, test = few_images
+    for args in (["eval", "--set", str(test), "--baselines", "none"], ["apply", str(next(test.iterdir()))]):
+        result = CliRunner().invoke(cli, ["denoise", *args, "--amp", "--device", "cpu", "--out", str(tmp_path / args[0])])
+        assert result.exit_code == 2 and "drop --amp" in result.output and "Traceback" not in result.output
+        assert not list((tmp_path / args[0]).glob("*.png"))  # refused before any work
+
+
+def test_eval_amp_records_its_precision(cli, few_images, tmp_path):
+    from advkit.runtime.amp import cpu_has_native_bf16
+
+    if not cpu_has_native_bf16():
+        pytest.skip("this CPU has no native bf16: --amp is refused here (tested above)")
+    _, test = few_images
+    result = cli("denoise", "eval", "--set", str(test), "--baselines", "none", "--amp", "--limit", "1",
+                 "--device", "cpu", "--quiet", "--out", str(tmp_path / "amp"))
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "amp" / "results.json").read_text())["precision"] == "bfloat16 autocast"

@@ -151,3 +151,24 @@ def test_bf16_inference_of_the_shipped_model_costs_under_0_05_db():
     full = psnr_ssim(clean, model_method(G, 512, _margin(G))(noisy, 50))["psnr"]
     half = psnr_ssim(clean, model_method(G, 512, _margin(G), amp=True)(noisy, 50))["psnr"]
     assert full > 24 and abs(full - half) < 0.05
+
+
+def test_folding_leaves_pairs_it_cannot_fold_exactly():
+    from torch import nn
+
+    from advkit.models.fold import fold_batch_norm
+
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Sequential(nn.ConvTranspose2d(4, 4, 3, 1, 1, groups=2), nn.BatchNorm2d(4)),   # grouped deconv
+        nn.Sequential(nn.Conv2d(4, 4, 3, 1, 1), nn.BatchNorm2d(4, track_running_stats=False)),  # batch stats
+        nn.Sequential(nn.utils.parametrizations.spectral_norm(nn.Conv2d(4, 4, 3, 1, 1)), nn.BatchNorm2d(4)),
+        nn.Sequential(nn.Conv2d(4, 4, 3, 1, 1), nn.BatchNorm2d(4))).eval()                # the one foldable pair
+    x = torch.rand(2, 4, 9, 9)
+    with torch.no_grad():
+        before = model(x)
+        fold_batch_norm(model)
+        after = model(x)
+    kinds = [type(block[1]).__name__ for block in model]
+    assert kinds == ["BatchNorm2d", "BatchNorm2d", "BatchNorm2d", "Identity"]
+    torch.testing.assert_close(after, before, atol=1e-5, rtol=1e-5)

@@ -13,7 +13,8 @@ from advkit.cli.common import start_session
 from advkit.errors import NonFiniteLoss
 from advkit.models.registry import build_model, model_spec
 from advkit.runtime.checkpoint import latest_checkpoint, load_checkpoint
-from advkit.train.gan import GANConfig, GANTrainer, _ema_pairs, _ema_update
+from advkit.gan.ema import ema_pairs, ema_update
+from advkit.train.gan import GANConfig, GANTrainer
 
 SMALL = dict(dataset="fake", batch_size=8, sample_every=100, checkpoint_every=100, eval_samples=64, grid=4,
              base_channels=8, hidden=16)
@@ -90,7 +91,7 @@ def test_ema_update_is_the_moving_average_and_copies_buffers():
         for p in model.parameters():
             p.add_(1.0)
         model.project[1].running_mean.fill_(3.0)
-    _ema_update(*_ema_pairs(ema, model), 0.9)
+    ema_update(*ema_pairs(ema, model), 0.9)
     for old, new, target in zip(before, ema.parameters(), model.parameters()):
         torch.testing.assert_close(new, 0.9 * old + 0.1 * target)
     assert torch.equal(ema.project[1].running_mean, model.project[1].running_mean)

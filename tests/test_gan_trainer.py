@@ -234,7 +234,7 @@ def test_eval_gan_ring_and_stacked_mnist(tmp_path, monkeypatch):
 
 
 def test_ema_decay_warms_up_then_holds():
-    from advkit.train.gan import ema_decay
+    from advkit.gan.ema import ema_decay
 
     assert ema_decay(1, 0.999) == pytest.approx(2 / 11)  # the first averages follow G closely ...
     assert ema_decay(100, 0.999) == pytest.approx(101 / 110)
@@ -244,7 +244,7 @@ def test_ema_decay_warms_up_then_holds():
 def test_ema_batch_norm_recalibration_is_private_and_does_not_touch_training(tmp_path):
     """The EMA sampler's batch-norm statistics are its own (not G's copies), computed without drawing from the
     training RNG: sampling every step and never give the same trained weights."""
-    from advkit.gan.models import recalibrate_batch_norm
+    from advkit.gan.ema import recalibrate_batch_norm
 
     often = _fit(tmp_path, "often", steps=5, arch="dcgan", ema=0.9, sample_every=1, checkpoint_every=100)
     never = _fit(tmp_path, "never", steps=5, arch="dcgan", ema=0.9, sample_every=100, checkpoint_every=100)

@@ -134,3 +134,22 @@ def test_invalid_trainer_options_are_errors():
         with pytest.raises(AdvkitError, match="positive integer"):
             ToyConfig(**bad)
     assert dataclasses.asdict(ToyConfig())["steps"] == 1000
+
+
+def test_session_unlocks_its_run_directory_even_after_an_error(tmp_path):
+    from advkit.cli.common import start_session
+
+    options = {"device": "cpu", "seed": 0, "out": str(tmp_path / "run"), "quiet": True}
+    with pytest.raises(RuntimeError, match="boom"):
+        with start_session("test", options) as session:
+            assert session.run._lock_file is not None
+            raise RuntimeError("boom")
+    assert session.run._lock_file is None
+
+
+def test_resume_from_a_directory_without_checkpoints_teaches_the_fix(tmp_path):
+    from advkit.runtime.checkpoint import resolve_checkpoint
+
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(AdvkitError, match="no checkpoint in it; pass a .pt file or a run directory"):
+        resolve_checkpoint(tmp_path / "empty")

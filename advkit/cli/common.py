@@ -167,11 +167,11 @@ class Session:
 
         Console().print(message, highlight=False)
 
-    def close(self) -> None:
+    def close(self, leave_group: bool = True) -> None:
         """Release the run directory (its lock, TensorBoard writer) and leave the process group, if any."""
         if self.run is not None:
             self.run.close()
-        if self.dist is not None and self.dist.enabled:
+        if leave_group and self.dist is not None and self.dist.enabled:
             from advkit.runtime.distributed import teardown
 
             teardown()
@@ -179,8 +179,11 @@ class Session:
     def __enter__(self) -> "Session":
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()  # also on errors and Ctrl-C: the next run must find the directory unlocked
+    def __exit__(self, exc_type, *exc) -> None:
+        # Always unlock the run directory (the next run must find it free). After an error the process group
+        # is left alone: a collective teardown would wait for ranks that are still training; the process exit
+        # (and torch's own atexit hook) ends this rank's membership.
+        self.close(leave_group=exc_type is None)
 
 
 def start_session(command: str, options: dict[str, Any], run_dir: bool = True, resume: str | None = None) -> Session:

@@ -98,8 +98,8 @@ def _margin(G) -> int:
                    "optional bm3d package is installed.")
 @click.option("--tile", default=512, show_default=True, type=click.IntRange(8), help="Tile size for large images.")
 @click.option("--amp/--no-amp", default=False, show_default=True,
-              help="bf16 autocast: about 2x faster on a GPU or a CPU with AVX512-BF16/AMX (-0.01 dB on CBSD68, "
-                   "docs/results/denoise.md).")
+              help="16-bit autocast (bf16; float16 on GPUs without bf16). On this project's CPU (AVX512-BF16) "
+                   "2x faster for -0.01 dB on CBSD68 (docs/results/denoise.md); refused where bf16 is emulated.")
 @compute_options
 def evaluate(ckpt, sets, noise_std, noise_mode, clip, limit, baselines, tile, amp, **options) -> None:
     """PSNR / SSIM per image and mean: the model, the noisy input and classical baselines, same noise."""
@@ -109,12 +109,15 @@ def evaluate(ckpt, sets, noise_std, noise_mode, clip, limit, baselines, tile, am
     from advkit.denoise.baselines import BASELINES, available_baselines
     from advkit.denoise.evaluate import evaluate_folder, model_method, to_markdown
     from advkit.denoise.noise import check_sigma
+    from advkit.runtime.amp import amp_dtype
     from advkit.runtime.progress import track
 
     check_sigma(noise_std)
     with start_session("denoise-eval", options) as session:
         G, path, payload = load_denoiser(ckpt, session.device)
         methods = {"advkit": model_method(G, tile, _margin(G), amp)}
+        dtype = amp_dtype(session.device, amp, cpu=True)
+        precision = f"{str(dtype).removeprefix('torch.')} autocast" if dtype else "float32"
         here = available_baselines()
         wanted = [b.strip() for b in baselines.split(",") if b.strip() and b.strip() != "none"]
         unknown = [b for b in wanted if b not in BASELINES]
@@ -139,9 +142,9 @@ def evaluate(ckpt, sets, noise_std, noise_mode, clip, limit, baselines, tile, am
             Console().print(table)
         header = (f"# advkit denoise eval\n\nmodel: {path} (step {payload['step']}); noise: {noise_mode}, sigma "
                   f"{noise_std:g}, clip {clip}, seed {seed}; device {session.device}, "
-                  f"{'bf16 autocast' if amp else 'float32'}\n\n")
+                  f"{precision}\n\n")
         (session.run.path / "results.md").write_text(header + "\n".join(markdown))
-        session.run.save_json("results.json", {"ckpt": str(path), "step": payload["step"], "amp": amp,
+        session.run.save_json("results.json", {"ckpt": str(path), "step": payload["step"], "precision": precision,
                                                "sets": all_results})
         session.echo(f"results: {session.run.path / 'results.json'} and results.md")
 
@@ -153,8 +156,8 @@ def evaluate(ckpt, sets, noise_std, noise_mode, clip, limit, baselines, tile, am
               help="Demo: first add Gaussian noise of this std (0-255 scale) and save the noisy image too.")
 @click.option("--tile", default=512, show_default=True, type=click.IntRange(8), help="Tile size for large images.")
 @click.option("--amp/--no-amp", default=False, show_default=True,
-              help="bf16 autocast: about 2x faster on a GPU or a CPU with AVX512-BF16/AMX (-0.01 dB on CBSD68, "
-                   "docs/results/denoise.md).")
+              help="16-bit autocast (bf16; float16 on GPUs without bf16). On this project's CPU (AVX512-BF16) "
+                   "2x faster for -0.01 dB on CBSD68 (docs/results/denoise.md); refused where bf16 is emulated.")
 @compute_options
 def apply(images, ckpt, add_noise_std, tile, amp, **options) -> None:
     """Denoise your own images into --out DIR (PNG, same size); no --ckpt: the model shipped with advkit."""
@@ -178,7 +181,7 @@ def apply(images, ckpt, add_noise_std, tile, amp, **options) -> None:
     session = start_session("denoise-apply", options, run_dir=False)
     G, path, _ = load_denoiser(ckpt, session.device)
     margin = _margin(G)
-    precision = inference_autocast(session.device, amp)  # refused here, before any work, when unsupported
+    inference_autocast(session.device, amp)  # an unsupported --amp is refused here, before any work
     inputs = [load_image(p, "RGB") for p in images]  # every file checked before any work
     for name, image in zip(images, inputs):
         stem = Path(name).stem
@@ -186,7 +189,7 @@ def apply(images, ckpt, add_noise_std, tile, amp, **options) -> None:
         if add_noise_std:
             x = add_noise(x, add_noise_std, seed=image_seed(int(options["seed"]), Path(name).name))
             save_image(x.clamp(0, 1), out / f"{stem}-noisy.png")
-        with torch.no_grad(), precision:
+        with torch.no_grad(), inference_autocast(session.device, amp):
             y = tiled_apply(G, x, tile, margin).float().clamp(0, 1)
         target = out / f"{stem}-denoised.png"
         save_image(y, target)

@@ -44,7 +44,7 @@ def train(**options) -> None:
 def _load_generator(ckpt: str, device):
     """The sampling generator of a checkpoint (its EMA copy when it has one, batch-norm statistics
     re-estimated for the averaged weights) and the checkpoint's config."""
-    from advkit.gan.models import recalibrate_batch_norm
+    from advkit.gan.ema import recalibrate_batch_norm
     from advkit.runtime.checkpoint import load_checkpoint, rebuild_models
 
     payload = load_checkpoint(ckpt)

@@ -6,9 +6,11 @@ DataLoader that re-decodes a JPEG per sample. Used by the denoising trainer (96 
 of the square) and the GAN trainer on image folders (64 px crops, horizontal flips only: a GAN must not
 learn upside-down photos).
 
-Images are stacked at one common size: portrait images are first turned landscape when transposition is
-among the augmentations (``symmetries="dihedral"``), then every image is centre-cropped to the smallest
-height and width in the set (CBSD432, all 481x321 once turned, loses nothing).
+Images of different sizes share one zero-padded stack and keep their own size: every crop lies inside its
+image, nothing is cut away. When transposition is among the augmentations (``symmetries="dihedral"``)
+portrait images are stored turned landscape, which keeps the padding small for a mixed folder. The stack
+lives on the device the batches are for when it takes at most a quarter of that GPU's free memory, and in
+pinned host memory otherwise (:func:`advkit.runtime.amp.choose_placement`).
 
     >>> crops = ImageCrops.from_folder("../shared/data/denoise/CBSD432", crop=96)
     >>> batch = crops.sample(16, generator=torch.Generator().manual_seed(0))   # float [16, 3, 96, 96] in [0, 1]
@@ -22,29 +24,35 @@ import torch
 
 from advkit.data.images import list_images, load_image_uint8
 from advkit.errors import AdvkitError
+from advkit.runtime.amp import choose_placement
 
 SYMMETRIES = ("dihedral", "hflip", "none")  # all 8 of the square | left-right mirror | none
 
 
-def _centre_crop(image: torch.Tensor, h: int, w: int) -> torch.Tensor:
-    top, left = (image.shape[1] - h) // 2, (image.shape[2] - w) // 2
-    return image[:, top:top + h, left:left + w]
-
-
 class ImageCrops:
+    """Random ``crop`` x ``crop`` patches of a set of uint8 ``[C, H, W]`` images, delivered as float [0, 1]
+    batches on ``device``; ``names`` (file names) only make error messages precise."""
+
     def __init__(self, images: list[torch.Tensor], crop: int, device: torch.device | str = "cpu",
-                 symmetries: str = "dihedral", source: str = "image folder"):
+                 symmetries: str = "dihedral", source: str = "image folder", names: list[str] | None = None):
         if symmetries not in SYMMETRIES:
             raise AdvkitError(f"symmetries must be one of {', '.join(SYMMETRIES)}; got {symmetries!r}")
         if not images:
             raise AdvkitError(f"{source}: no images to crop from; pass a folder of PNG/JPEG images")
+        for i, im in enumerate(images):
+            if min(im.shape[1:]) < crop:
+                name = names[i] if names else f"image {i}"
+                raise AdvkitError(f"{name} is {im.shape[2]}x{im.shape[1]}, smaller than the {crop}px crop; pass a "
+                                  "smaller --crop or remove the image")
         if symmetries == "dihedral":
             images = [im.transpose(1, 2) if im.shape[1] > im.shape[2] else im for im in images]
-        h, w = min(im.shape[1] for im in images), min(im.shape[2] for im in images)
-        if min(h, w) < crop:
-            raise AdvkitError(f"the training images must be at least {crop}px on each side (smallest here: {h}x{w}); "
-                              "pass a smaller --crop")
-        self.stack = torch.stack([_centre_crop(im, h, w) for im in images]).to(device)  # [N, C, h, w] uint8
+        self.sizes = torch.tensor([im.shape[1:] for im in images])  # [N, 2]: each image's own (H, W)
+        h, w = self.sizes.max(0).values.tolist()
+        stack = torch.zeros(len(images), images[0].shape[0], h, w, dtype=torch.uint8)
+        for i, im in enumerate(images):
+            stack[i, :, :im.shape[1], :im.shape[2]] = im
+        self.device = torch.device(device)
+        self.stack = _place(stack, self.device)  # [N, C, H_max, W_max] uint8
         self.crop, self.symmetries = crop, symmetries
         self.source = f"{source}: {len(images)} images, random {crop}px crops" + (
             "" if symmetries == "none" else f" + {'flips' if symmetries == 'dihedral' else 'mirror images'}")
@@ -55,8 +63,9 @@ class ImageCrops:
                     symmetries: str = "dihedral", mode: str = "RGB", limit: int | None = None) -> "ImageCrops":
         if not Path(folder).is_dir():
             raise AdvkitError(f"{folder}: no such image folder; pass a folder of PNG/JPEG training images")
-        images = [load_image_uint8(f, mode) for f in list_images(folder)[:limit]]
-        return cls(images, crop, device, symmetries, Path(folder).name)
+        files = list_images(folder)[:limit]
+        images = [load_image_uint8(f, mode) for f in files]
+        return cls(images, crop, device, symmetries, Path(folder).name, [f.name for f in files])
 
     @classmethod
     def from_stl10(cls, crop: int = 96, device: torch.device | str = "cpu", symmetries: str = "dihedral") -> "ImageCrops":
@@ -74,12 +83,11 @@ class ImageCrops:
         return len(self.stack)
 
     def sample(self, batch_size: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """[B, C, crop, crop] float crops in [0, 1] on the stack's device; positions and flips drawn from the
-        CPU ``generator`` (so a seed gives the same batches on every device)."""
-        n, _, h, w = self.stack.shape
-        idx = torch.randint(n, (batch_size,), generator=generator)
-        top = torch.randint(h - self.crop + 1, (batch_size,), generator=generator)
-        left = torch.randint(w - self.crop + 1, (batch_size,), generator=generator)
+        """[B, C, crop, crop] float crops in [0, 1] on ``device``; image, position and flips drawn from the CPU
+        ``generator`` (so a seed gives the same batches on every device)."""
+        idx = torch.randint(len(self.stack), (batch_size,), generator=generator)
+        room = self.sizes[idx] - self.crop + 1  # [B, 2]: how many positions fit in each picked image
+        top, left = (torch.rand(batch_size, 2, generator=generator) * room).long().unbind(1)
         flips = torch.rand(batch_size, 3, generator=generator) < 0.5  # h-flip, v-flip, transpose
         if self.symmetries != "dihedral":
             flips[:, 1:] = False
@@ -93,4 +101,13 @@ class ImageCrops:
         patches = self.stack.permute(0, 2, 3, 1)[idx[:, None, None], rows[:, :, None], cols[:, None, :]]
         patches = patches.permute(0, 3, 1, 2)
         patches = torch.where(flips[:, 2, None, None, None], patches.transpose(2, 3), patches)
-        return patches.float().div_(255)
+        return patches.to(self.device, non_blocking=True).float().div_(255)
+
+
+def _place(stack: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """The stack on ``device`` when it fits a quarter of the free GPU memory, else pinned on the host."""
+    free = torch.cuda.mem_get_info(device)[0] if device.type == "cuda" else None
+    where = choose_placement(stack.nbytes, device.type, free)
+    if where == "device":
+        return stack.to(device)
+    return stack.pin_memory() if where == "pinned" else stack

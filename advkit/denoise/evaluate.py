@@ -27,6 +27,7 @@ from advkit.data.images import list_images, load_image
 from advkit.denoise.noise import add_noise, image_seed
 from advkit.denoise.tiling import tiled_apply
 from advkit.runtime.amp import inference_autocast
+from advkit.runtime.modules import model_device
 
 Method = Callable[[np.ndarray, float], np.ndarray]  # (noisy [H, W, C] in [0, 1] units, sigma 0-255) -> estimate
 
@@ -45,7 +46,7 @@ def model_method(model: nn.Module, tile: int = 512, margin: int = 96, amp: bool 
 
     ``amp``: bf16 autocast (a GPU or a CPU with native bf16; see :func:`advkit.runtime.amp.inference_autocast`).
     """
-    device = next(model.parameters()).device
+    device = model_device(model)
     inference_autocast(device, amp)  # refuse an unsupported --amp now, before any work
 
     @torch.no_grad()

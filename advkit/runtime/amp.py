@@ -66,8 +66,8 @@ def autocast(device: torch.device | str, enabled: bool = True, cpu: bool = False
 
 def cpu_has_native_bf16() -> bool:
     """True when this CPU computes bf16 dot products in hardware (AVX512-BF16 or AMX): there oneDNN's bf16
-    convolutions run about 2x float32 (the shipped denoiser: 0.15 s vs 0.27 s per 481x321 image, one
-    thread). Elsewhere bf16 is emulated and slower than float32."""
+    convolutions run about 2x float32 (the shipped denoiser: 0.149 s vs 0.307 s per 481x321 image, one
+    thread, bench/bench_denoise.py). Elsewhere bf16 is emulated and slower than float32."""
     probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
     return any(bool(getattr(torch.cpu, name, lambda: False)()) for name in probes)
 

@@ -94,8 +94,7 @@ def resolve_checkpoint(path: str | os.PathLike) -> Path:
     if path.is_dir():
         found = latest_checkpoint(path)
         if found is None:
-            raise AdvkitError(f"{path} is a directory with no checkpoint in it; pass a .pt file or a run directory "
-                              "(or start without --resume)")
+            raise AdvkitError(f"{path} is a directory with no checkpoint in it; pass a .pt file or a run directory")
         return found
     return path
 

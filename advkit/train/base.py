@@ -140,7 +140,10 @@ class Trainer(ABC):
 
     def resume(self, source: str | Path) -> None:
         """Continue from a checkpoint file or the latest checkpoint of a run directory."""
-        path = resolve_checkpoint(source)
+        try:
+            path = resolve_checkpoint(source)
+        except AdvkitError as e:
+            raise AdvkitError(f"--resume: {e.message} (or start without --resume)") from None
         payload = load_checkpoint(path)
         missing = set(self.checkpoint_models()) - set(payload["state"])
         if missing:

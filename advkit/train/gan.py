@@ -30,7 +30,8 @@ import torch
 
 from advkit.errors import AdvkitError
 from advkit.gan.losses import LOSSES, WASSERSTEIN, clip_weights, d_loss, d_probability, g_loss, gradient_penalty
-from advkit.gan.models import has_batch_norm, recalibrate_batch_norm
+from advkit.gan.ema import ema_decay, ema_pairs, ema_update, recalibrate_batch_norm
+from advkit.gan.models import has_batch_norm
 from advkit.models.registry import build_model
 from advkit.runtime.amp import amp_dtype, channels_last, place_dataset, to_device
 from advkit.runtime.modules import eval_mode
@@ -71,7 +72,7 @@ class GANConfig(TrainerConfig):
     beta2: float = field(default=-1.0, metadata={"help": "Adam beta2 (-1 = default: 0.999; 0.9 for wgan-gp)."})
     clip: float = field(default=0.01, metadata={"help": "wgan: clip D's weights to [-clip, clip]."})
     gp_weight: float = field(default=10.0, metadata={"help": "wgan-gp: gradient-penalty weight lambda."})
-    ema: float = field(default=0.0, metadata={"help": "EMA decay of G's weights for samples/eval (0 = off; e.g. 0.999)."})
+    ema: float = field(default=0.0, metadata={"help": "EMA decay of G's weights for samples/eval (0 = off; e.g. 0.999), warmed up as min(ema, (1+n)/(10+n)) after n G updates."})
     bf16: bool = field(default=True, metadata={"help": "bf16 autocast on CUDA (ignored on the CPU)."})
     compile: bool = field(default=False, metadata={
         "help": "torch.compile G and D (the first steps compile for a while; wgan-gp compiles G only: its "
@@ -141,7 +142,7 @@ class GANTrainer(Trainer):
             self.models[role] = channels_last(model, self._channels_last)
         if c.ema > 0:
             self.models["G_ema"] = copy.deepcopy(self.models["G"]).requires_grad_(False).eval()
-            self._ema_tensors = _ema_pairs(self.models["G_ema"], self.models["G"])
+            self._ema_tensors = ema_pairs(self.models["G_ema"], self.models["G"])
         self._ema_has_batch_norm = c.ema > 0 and has_batch_norm(self.models["G"])
         self._calibrated_at = -1
         self.optimizers["G"] = optimizer_for(c, self.models["G"].parameters(), fused=cuda)
@@ -319,7 +320,7 @@ class GANTrainer(Trainer):
             self.g_updates += 1
         D.requires_grad_(True)
         if "G_ema" in self.models:
-            _ema_update(*self._ema_tensors, ema_decay(self.g_updates, c.ema))
+            ema_update(*self._ema_tensors, ema_decay(self.g_updates, c.ema))
 
         self._loss_sums += torch.stack([loss_d.detach().float(), loss_g.detach().float()])
         self._unchecked = (self._unchecked[0] if self._unchecked else step + 1, step + 1)
@@ -503,28 +504,6 @@ class GANTrainer(Trainer):
 def _grad_norm(model: torch.nn.Module) -> torch.Tensor:
     grads = [p.grad.detach().float().norm() for p in model.parameters() if p.grad is not None]
     return torch.stack(grads).norm() if grads else torch.zeros(())
-
-
-def ema_decay(updates: int, decay: float) -> float:
-    """The EMA decay after ``updates`` generator updates, warmed up as TensorFlow's ExponentialMovingAverage
-    with num_updates: min(decay, (1 + updates) / (10 + updates)). Without a warm-up a 0.999 average still
-    weighs the random initialization 0.999^500 = 61% after 500 updates, and early grids and evaluations
-    show mostly that (measured: domain FID 1122 at iteration 500 of an MNIST DCGAN)."""
-    return min(decay, (1 + updates) / (10 + updates))
-
-
-def _ema_pairs(ema: torch.nn.Module, model: torch.nn.Module) -> tuple[list, list, list, list]:
-    """The tensor lists :func:`_ema_update` reads, gathered once (weights are updated in place, never replaced)."""
-    return list(ema.parameters()), list(model.parameters()), list(ema.buffers()), list(model.buffers())
-
-
-@torch.no_grad()
-def _ema_update(ema_params: list, params: list, ema_buffers: list, buffers: list, decay: float) -> None:
-    """ema <- decay * ema + (1 - decay) * model for weights; buffers (batch-norm statistics) copied. Two
-    multi-tensor kernels, not one per tensor."""
-    torch._foreach_lerp_(ema_params, params, 1 - decay)
-    if buffers:
-        torch._foreach_copy_(ema_buffers, buffers)
 
 
 def _diversity(samples: torch.Tensor, n: int = 500) -> float:
