@@ -6,6 +6,7 @@ transforms, a host-to-device copy per batch, float32, NCHW. advkit: the dataset 
 device, bf16 autocast on CUDA, channels_last, and optionally torch.compile (``--compile``).
 
     python bench/bench_dcgan.py --device cuda --image-size 32 --batch-size 128
+    OMP_NUM_THREADS=1 python bench/bench_dcgan.py --device cpu --steps 10 --repeats 3 [--cpu-bf16]
 Prints images/s for both and the ratio (target: >= 3x on a GPU, >= 1.2x on the CPU); appends to bench/RESULTS.md.
 """
 
@@ -80,6 +81,9 @@ def main() -> None:
     parser.add_argument("--image-size", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2, help="Reference DataLoader workers (pytorch/examples: 2).")
     parser.add_argument("--compile", action="store_true", help="advkit side: torch.compile G and D.")
+    parser.add_argument("--cpu-bf16", action="store_true",
+                        help="advkit side: bf16 autocast on the CPU (needs AVX512-BF16/AMX; the reference stays float32, "
+                             "as on a GPU where advkit autocasts by default).")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
@@ -97,7 +101,7 @@ def main() -> None:
         total = args.steps * (args.repeats + 2)
         config = GANConfig(steps=total, arch="dcgan", batch_size=args.batch_size, image_size=args.image_size,
                            data_source="offline", sample_every=10**9, checkpoint_every=10**9, log_every=50,
-                           **({"compile": True} if args.compile else {}))
+                           compile=args.compile, cpu_bf16=args.cpu_bf16)
         trainer = GANTrainer(config, session)
         data = load_dataset("mnist", "train", "offline")
         torch.manual_seed(0)
@@ -113,7 +117,8 @@ def main() -> None:
     target = ">= 3 (GPU)" if device.type == "cuda" else ">= 1.2 (CPU)"
     bench = Bench("dcgan (bench_dcgan.py)", data=f"offline 5k MNIST training subset at {args.image_size}px, batch "
                                                  f"{args.batch_size}, device {device}, {torch.get_num_threads()} thread(s)"
-                                                 f"{', torch.compile' if args.compile else ''}")
+                                                 f"{', torch.compile' if args.compile else ''}"
+                                                 f"{', advkit with --cpu-bf16' if args.cpu_bf16 else ''}")
     bench.row("advkit images/s", ours, unit="")
     bench.row("reference images/s (pytorch/examples style)", ref, unit="")
     bench.row("speed-up advkit / reference", ours / ref, target=target)

@@ -143,3 +143,17 @@ def test_eval_amp_records_its_precision(cli, few_images, tmp_path):
                  "--device", "cpu", "--quiet", "--out", str(tmp_path / "amp"))
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / "amp" / "results.json").read_text())["precision"] == "bfloat16 autocast"
+
+
+def test_cpu_bf16_training_step_where_bf16_is_native(cli, few_images, tmp_path):
+    from advkit.runtime.amp import cpu_has_native_bf16
+
+    if not cpu_has_native_bf16():
+        pytest.skip("this CPU has no native bf16: --cpu-bf16 is refused here")
+    train, test = few_images
+    result = cli("denoise", "train", "--data", str(train), "--val", str(test), "--val-images", "1", "--crop", "48",
+                 "--batch-size", "4", "--width", "8", "--d-width", "8", "--steps", "2", "--cpu-bf16", "--device",
+                 "cpu", "--quiet", "--out", str(tmp_path / "bf16"))
+    assert result.exit_code == 0, result.output
+    results = json.loads((tmp_path / "bf16" / "results.json").read_text())
+    assert np.isfinite(results["loss_g"]) and 10 < results["val_psnr"] < 40

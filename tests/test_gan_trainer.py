@@ -261,3 +261,15 @@ def test_ema_batch_norm_recalibration_is_private_and_does_not_touch_training(tmp
     recalibrate_batch_norm(G_ema)
     assert torch.equal(bn.running_mean, first) and torch.equal(torch.random.get_rng_state(), state)
     assert not G_ema.training and bn.momentum == live.momentum
+
+
+def test_cpu_bf16_trains_where_native_and_is_refused_where_emulated(tmp_path, monkeypatch):
+    from advkit.runtime import amp
+
+    if amp.cpu_has_native_bf16():
+        trainer = _fit(tmp_path, "bf16", steps=2, arch="dcgan", cpu_bf16=True)
+        assert trainer._bf16 and all(torch.isfinite(p).all() for p in trainer.G.parameters())
+    monkeypatch.setattr(amp, "cpu_has_native_bf16", lambda: False)
+    with pytest.raises(AdvkitError, match="drop --cpu-bf16"):
+        _fit(tmp_path, "emulated", steps=2, arch="dcgan", cpu_bf16=True)
+    assert not _fit(tmp_path, "fp32", steps=2, arch="dcgan")._bf16  # the CPU default stays float32

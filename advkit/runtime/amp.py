@@ -72,17 +72,31 @@ def cpu_has_native_bf16() -> bool:
     return any(bool(getattr(torch.cpu, name, lambda: False)()) for name in probes)
 
 
+def require_native_bf16(device: torch.device | str, option: str) -> None:
+    """Refuse ``option`` (a bf16 switch) on a CPU without native bf16, where it would be slower and less exact."""
+    if torch.device(device).type == "cpu" and not cpu_has_native_bf16():
+        from advkit.errors import AdvkitError
+
+        raise AdvkitError(f"{option} needs a GPU or a CPU with AVX512-BF16/AMX (bf16 would be emulated and slower "
+                          f"here); drop {option}")
+
+
 def inference_autocast(device: torch.device | str, enabled: bool) -> ContextManager:
     """bf16 autocast for inference where it is a speed-up (a GPU, or a CPU with native bf16); float32 else.
 
-    Raises AdvkitError when asked on a CPU without native bf16, where it would be slower and less exact."""
-    device = torch.device(device)
-    if enabled and device.type == "cpu" and not cpu_has_native_bf16():
-        from advkit.errors import AdvkitError
-
-        raise AdvkitError("--amp needs a GPU or a CPU with AVX512-BF16/AMX (bf16 would be emulated and slower "
-                          "here); drop --amp")
+    Raises AdvkitError when asked on a CPU without native bf16 (:func:`require_native_bf16`)."""
+    if enabled:
+        require_native_bf16(device, "--amp")
     return autocast(device, enabled=enabled, cpu=True)
+
+
+def training_bf16(device: torch.device | str, enabled: bool, cpu: bool) -> bool:
+    """Whether a trainer autocasts to bf16: on GPUs that support it (``--bf16``, the default), and on the CPU
+    only when asked (``--cpu-bf16``) and native there. bf16 only: float16 would need loss scaling, so GPUs
+    without bf16 train in float32."""
+    if enabled and cpu:
+        require_native_bf16(device, "--cpu-bf16")
+    return amp_dtype(device, enabled, cpu) == torch.bfloat16
 
 
 def grad_scaler(device: torch.device | str, dtype: torch.dtype | None) -> torch.amp.GradScaler:
