@@ -96,20 +96,19 @@ def main() -> None:
     from advkit.train.gan import GANConfig, GANTrainer
 
     with tempfile.TemporaryDirectory() as tmp:
-        session = start_session("bench-dcgan", {"device": args.device, "seed": 0, "out": tmp, "quiet": True})
-        device = session.device
-        total = args.steps * (args.repeats + 2)
-        config = GANConfig(steps=total, arch="dcgan", batch_size=args.batch_size, image_size=args.image_size,
-                           data_source="offline", sample_every=10**9, checkpoint_every=10**9, log_every=50,
-                           compile=args.compile, cpu_bf16=args.cpu_bf16)
-        trainer = GANTrainer(config, session)
-        data = load_dataset("mnist", "train", "offline")
-        torch.manual_seed(0)
-        G = build_model("dcgan-g", {"image_size": args.image_size, "output": "tanh"}).to(device)
-        D = build_model("dcgan-d", {"image_size": args.image_size}).to(device)
-        ref_step = reference_stepper(G, D, data.images, args.batch_size, args.image_size, device, args.workers)
-        times = trainer_vs_reference(trainer, ref_step, args.steps, args.repeats)
-        session.run.close()
+        with start_session("bench-dcgan", {"device": args.device, "seed": 0, "out": tmp, "quiet": True}) as session:
+            device = session.device
+            total = args.steps * (args.repeats + 2)
+            config = GANConfig(steps=total, arch="dcgan", batch_size=args.batch_size, image_size=args.image_size,
+                               data_source="offline", sample_every=10**9, checkpoint_every=10**9, log_every=50,
+                               compile=args.compile, cpu_bf16=args.cpu_bf16)
+            trainer = GANTrainer(config, session)
+            data = load_dataset("mnist", "train", "offline")
+            torch.manual_seed(0)
+            G = build_model("dcgan-g", {"image_size": args.image_size, "output": "tanh"}).to(device)
+            D = build_model("dcgan-d", {"image_size": args.image_size}).to(device)
+            ref_step = reference_stepper(G, D, data.images, args.batch_size, args.image_size, device, args.workers)
+            times = trainer_vs_reference(trainer, ref_step, args.steps, args.repeats)
     ours = args.steps * args.batch_size / times["advkit"]
     ref = args.steps * args.batch_size / times["reference"]
     print(f"reference (pytorch/examples style): {ref:.0f} images/s")

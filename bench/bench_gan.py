@@ -82,16 +82,15 @@ def main() -> None:
     from advkit.train.gan import GANConfig, GANTrainer
 
     with tempfile.TemporaryDirectory() as tmp:
-        session = start_session("bench-gan", {"device": args.device, "seed": 0, "out": tmp, "quiet": True})
-        device = session.device
-        total = args.steps * (args.repeats + 1)
-        trainer = GANTrainer(GANConfig(steps=total, batch_size=args.batch_size, data_source="offline"), session)
-        data = load_dataset("mnist", "train", "offline")
-        torch.manual_seed(0)
-        G, D = build_model("mlp-g", {}).to(device), build_model("mlp-d", {}).to(device)
-        ref_step = reference_stepper(G, D, data.images, args.batch_size, device)
-        times = trainer_vs_reference(trainer, ref_step, args.steps, args.repeats)
-        session.run.close()
+        with start_session("bench-gan", {"device": args.device, "seed": 0, "out": tmp, "quiet": True}) as session:
+            device = session.device
+            total = args.steps * (args.repeats + 1)
+            trainer = GANTrainer(GANConfig(steps=total, batch_size=args.batch_size, data_source="offline"), session)
+            data = load_dataset("mnist", "train", "offline")
+            torch.manual_seed(0)
+            G, D = build_model("mlp-g", {}).to(device), build_model("mlp-d", {}).to(device)
+            ref_step = reference_stepper(G, D, data.images, args.batch_size, device)
+            times = trainer_vs_reference(trainer, ref_step, args.steps, args.repeats)
     ours, ref = args.steps / times["advkit"], args.steps / times["reference"]
     print(f"reference (DataLoader of PIL images, separate G calls): {ref:.1f} it/s")
     print(f"advkit GANTrainer.train_step:                            {ours:.1f} it/s")
