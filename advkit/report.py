@@ -12,6 +12,24 @@ from typing import Any
 from advkit.recipes import Recipe, lookup
 
 
+def source_commit() -> str:
+    """The git commit advkit runs from (``+dirty`` with uncommitted changes), or "unknown" outside a checkout:
+    a report names the exact code that made its numbers."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"], capture_output=True,
+                              text=True, timeout=10)
+        if head.returncode != 0:
+            return "unknown"
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no", "--", "advkit"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return head.stdout.strip() + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
 def environment() -> dict[str, str]:
     import torch
     import torchvision
@@ -19,8 +37,8 @@ def environment() -> dict[str, str]:
     from advkit import __version__
 
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
-    return {"advkit": __version__, "torch": torch.__version__, "torchvision": torchvision.__version__,
-            "python": sys.version.split()[0], "platform": platform.platform(),
+    return {"advkit": __version__, "commit": source_commit(), "torch": torch.__version__,
+            "torchvision": torchvision.__version__, "python": sys.version.split()[0], "platform": platform.platform(),
             "cpu cores": str(os.cpu_count()), "gpu": gpu}
 
 

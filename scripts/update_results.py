@@ -41,6 +41,8 @@ def table() -> str:
         r = json.loads(path.read_text())
         env = r["environment"]
         machine = f"{env['gpu']}" if env.get("gpu", "none") != "none" else f"CPU, {env['cpu cores']} cores"
+        if env.get("commit", "unknown") != "unknown":
+            machine += f", code {env['commit']}"
         for row in r["rows"]:
             lines.append(f"| {r['recipe']} | {row['figure']} | {row['published']} | {fmt(row['advkit'])} | "
                          f"{r['data']} | {machine} | `{r['command']}` |")
