@@ -20,6 +20,13 @@ from advkit.errors import AdvkitError
 from advkit.train.denoise import DenoiseConfig
 
 
+# Inference precision, shared by eval and apply.
+amp_option = click.option(
+    "--amp/--no-amp", default=False, show_default=True,
+    help="16-bit autocast (bf16; float16 on GPUs without bf16). On this project's CPU (AVX512-BF16) 2x faster for "
+         "-0.01 dB on CBSD68 (docs/results/denoise.md); refused where bf16 is emulated.")
+
+
 @click.group("denoise")
 def command() -> None:
     """Denoising GAN: train, evaluate against classical denoisers (NLM, wavelet, TV, BM3D), apply."""
@@ -97,9 +104,7 @@ def _margin(G) -> int:
               help="Classical denoisers run on the same noisy images (comma list, or none); bm3d only when the "
                    "optional bm3d package is installed.")
 @click.option("--tile", default=512, show_default=True, type=click.IntRange(8), help="Tile size for large images.")
-@click.option("--amp/--no-amp", default=False, show_default=True,
-              help="16-bit autocast (bf16; float16 on GPUs without bf16). On this project's CPU (AVX512-BF16) "
-                   "2x faster for -0.01 dB on CBSD68 (docs/results/denoise.md); refused where bf16 is emulated.")
+@amp_option
 @compute_options
 def evaluate(ckpt, sets, noise_std, noise_mode, clip, limit, baselines, tile, amp, **options) -> None:
     """PSNR / SSIM per image and mean: the model, the noisy input and classical baselines, same noise."""
@@ -155,9 +160,7 @@ def evaluate(ckpt, sets, noise_std, noise_mode, clip, limit, baselines, tile, am
 @click.option("--add-noise", "add_noise_std", default=0.0, show_default=True, type=float,
               help="Demo: first add Gaussian noise of this std (0-255 scale) and save the noisy image too.")
 @click.option("--tile", default=512, show_default=True, type=click.IntRange(8), help="Tile size for large images.")
-@click.option("--amp/--no-amp", default=False, show_default=True,
-              help="16-bit autocast (bf16; float16 on GPUs without bf16). On this project's CPU (AVX512-BF16) "
-                   "2x faster for -0.01 dB on CBSD68 (docs/results/denoise.md); refused where bf16 is emulated.")
+@amp_option
 @compute_options
 def apply(images, ckpt, add_noise_std, tile, amp, **options) -> None:
     """Denoise your own images into --out DIR (PNG, same size); no --ckpt: the model shipped with advkit."""
