@@ -33,24 +33,28 @@ class ImageCrops:
     """Random ``crop`` x ``crop`` patches of a set of uint8 ``[C, H, W]`` images, delivered as float [0, 1]
     batches on ``device``; ``names`` (file names) only make error messages precise."""
 
-    def __init__(self, images: list[torch.Tensor], crop: int, device: torch.device | str = "cpu",
+    def __init__(self, images: list[torch.Tensor] | torch.Tensor, crop: int, device: torch.device | str = "cpu",
                  symmetries: str = "dihedral", source: str = "image folder", names: list[str] | None = None):
         if symmetries not in SYMMETRIES:
             raise AdvkitError(f"symmetries must be one of {', '.join(SYMMETRIES)}; got {symmetries!r}")
-        if not images:
+        if len(images) == 0:
             raise AdvkitError(f"{source}: no images to crop from; pass a folder of PNG/JPEG images")
         for i, im in enumerate(images):
             if min(im.shape[1:]) < crop:
                 name = names[i] if names else f"image {i}"
                 raise AdvkitError(f"{name} is {im.shape[2]}x{im.shape[1]}, smaller than the {crop}px crop; pass a "
                                   "smaller --crop or remove the image")
-        if symmetries == "dihedral":
-            images = [im.transpose(1, 2) if im.shape[1] > im.shape[2] else im for im in images]
-        self.sizes = torch.tensor([im.shape[1:] for im in images])  # [N, 2]: each image's own (H, W)
-        h, w = self.sizes.max(0).values.tolist()
-        stack = torch.zeros(len(images), images[0].shape[0], h, w, dtype=torch.uint8)
-        for i, im in enumerate(images):
-            stack[i, :, :im.shape[1], :im.shape[2]] = im
+        if isinstance(images, torch.Tensor):  # one [N, C, H, W] stack already (STL-10): used as is, not copied
+            stack = images
+            self.sizes = torch.tensor(images.shape[2:]).expand(len(images), 2)
+        else:
+            if symmetries == "dihedral":
+                images = [im.transpose(1, 2) if im.shape[1] > im.shape[2] else im for im in images]
+            self.sizes = torch.tensor([im.shape[1:] for im in images])  # [N, 2]: each image's own (H, W)
+            h, w = self.sizes.max(0).values.tolist()
+            stack = torch.zeros(len(images), images[0].shape[0], h, w, dtype=torch.uint8)
+            for i, im in enumerate(images):
+                stack[i, :, :im.shape[1], :im.shape[2]] = im
         self.device = torch.device(device)
         self.stack = _place(stack, self.device)  # [N, C, H_max, W_max] uint8
         self.crop, self.symmetries = crop, symmetries
@@ -77,7 +81,7 @@ class ImageCrops:
         folder = data_root() / "stl10_binary"
         splits = ["train"] + (["unlabeled"] if (folder / "unlabeled_X.bin").exists() else [])
         stack = torch.cat([read_stl10_images(folder / f"{s}_X.bin") for s in splits])
-        return cls(list(stack), crop, device, symmetries, "STL-10 " + "+".join(splits))
+        return cls(stack, crop, device, symmetries, "STL-10 " + "+".join(splits))
 
     def __len__(self) -> int:
         return len(self.stack)
