@@ -39,22 +39,28 @@ class ImageCrops:
             raise AdvkitError(f"symmetries must be one of {', '.join(SYMMETRIES)}; got {symmetries!r}")
         if len(images) == 0:
             raise AdvkitError(f"{source}: no images to crop from; pass a folder of PNG/JPEG images")
-        for i, im in enumerate(images):
-            if min(im.shape[1:]) < crop:
-                name = names[i] if names else f"image {i}"
-                raise AdvkitError(f"{name} is {im.shape[2]}x{im.shape[1]}, smaller than the {crop}px crop; pass a "
-                                  "smaller --crop or remove the image")
         if isinstance(images, torch.Tensor):  # one [N, C, H, W] stack already (STL-10): used as is, not copied
-            stack = images
-            self.sizes = torch.tensor(images.shape[2:]).expand(len(images), 2)
+            sizes = torch.tensor(images.shape[2:]).expand(len(images), 2)
         else:
-            if symmetries == "dihedral":
-                images = [im.transpose(1, 2) if im.shape[1] > im.shape[2] else im for im in images]
-            self.sizes = torch.tensor([im.shape[1:] for im in images])  # [N, 2]: each image's own (H, W)
-            h, w = self.sizes.max(0).values.tolist()
+            sizes = torch.tensor([im.shape[1:] for im in images])  # [N, 2]: each image's own (H, W)
+        too_small = (sizes.amin(1) < crop).nonzero()
+        if len(too_small):
+            i = int(too_small[0])
+            name = names[i] if names else f"image {i}"
+            raise AdvkitError(f"{name} is {int(sizes[i, 1])}x{int(sizes[i, 0])}, smaller than the {crop}px crop; pass a "
+                              "smaller --crop or remove the image")
+        if isinstance(images, torch.Tensor):
+            stack = images
+        else:
+            if symmetries == "dihedral":  # portrait images stored turned landscape
+                portrait = sizes[:, 0] > sizes[:, 1]
+                images = [im.transpose(1, 2) if turn else im for im, turn in zip(images, portrait.tolist())]
+                sizes = torch.where(portrait[:, None], sizes.flip(1), sizes)
+            h, w = sizes.max(0).values.tolist()
             stack = torch.zeros(len(images), images[0].shape[0], h, w, dtype=torch.uint8)
             for i, im in enumerate(images):
                 stack[i, :, :im.shape[1], :im.shape[2]] = im
+        self.sizes = sizes
         self.device = torch.device(device)
         self.stack = _place(stack, self.device)  # [N, C, H_max, W_max] uint8
         self.crop, self.symmetries = crop, symmetries
@@ -65,9 +71,7 @@ class ImageCrops:
     @classmethod
     def from_folder(cls, folder: str | Path, crop: int = 96, device: torch.device | str = "cpu",
                     symmetries: str = "dihedral", mode: str = "RGB", limit: int | None = None) -> "ImageCrops":
-        if not Path(folder).is_dir():
-            raise AdvkitError(f"{folder}: no such image folder; pass a folder of PNG/JPEG training images")
-        files = list_images(folder)[:limit]
+        files = list_images(folder)[:limit]  # refuses a missing or empty folder
         images = [load_image_uint8(f, mode) for f in files]
         return cls(images, crop, device, symmetries, Path(folder).name, [f.name for f in files])
 
