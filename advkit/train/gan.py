@@ -144,8 +144,7 @@ class GANTrainer(Trainer):
         if c.ema > 0:
             self.models["G_ema"] = copy.deepcopy(self.models["G"]).requires_grad_(False).eval()
             self._ema_tensors = ema_pairs(self.models["G_ema"], self.models["G"])
-        self._ema_has_batch_norm = c.ema > 0 and has_batch_norm(self.models["G"])
-        self._calibrated_at = -1
+        self._calibrated_at = -1  # the G update count the EMA sampler's batch-norm statistics were estimated at
         self.optimizers["G"] = optimizer_for(c, self.models["G"].parameters(), fused=cuda)
         self.optimizers["D"] = optimizer_for(c, self.models["D"].parameters(), fused=cuda)
         if c.compile:
@@ -185,8 +184,8 @@ class GANTrainer(Trainer):
         if "G_ema" not in self.models:
             return self.models["G"]
         G_ema = self.models["G_ema"]
-        if self._ema_has_batch_norm and self._calibrated_at != self.g_updates:
-            recalibrate_batch_norm(G_ema)
+        if self._calibrated_at != self.g_updates:
+            recalibrate_batch_norm(G_ema)  # a no-op for a G without batch norm
             self._calibrated_at = self.g_updates
         return G_ema
 
