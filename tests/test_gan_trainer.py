@@ -92,9 +92,9 @@ def _states(trainer):
     return out
 
 
-@pytest.mark.parametrize("kw", [dict(arch="dcgan", loss="ns", ema=0.9),
+@pytest.mark.parametrize("kw", [dict(arch="dcgan", loss="ns", ema=0.9, diffaugment="translation,cutout"),
                                 dict(arch="mlp", loss="wgan-gp", d_steps=2, ema=0.5, num_classes=10)],
-                         ids=["dcgan-ns-ema", "mlp-wgangp-cgan"])
+                         ids=["dcgan-ns-ema-diffaugment", "mlp-wgangp-cgan"])
 def test_resume_after_interruption_equals_an_uninterrupted_run(tmp_path, kw):
     full = _fit(tmp_path, "full", steps=6, **kw)
     with pytest.raises(TrainingInterrupted):

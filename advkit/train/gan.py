@@ -30,6 +30,7 @@ import torch
 
 from advkit.errors import AdvkitError
 from advkit.gan.losses import LOSSES, WASSERSTEIN, clip_weights, d_loss, d_probability, g_loss, gradient_penalty
+from advkit.gan.diffaugment import diff_augment, parse_policy
 from advkit.gan.ema import ema_decay, ema_pairs, ema_update, recalibrate_batch_norm
 from advkit.gan.models import has_batch_norm
 from advkit.models.registry import build_model
@@ -64,6 +65,9 @@ class GANConfig(TrainerConfig):
                                                           "none with spectral norm).",
                                                   "choices": ("auto", "batch", "layer", "none")})
     pack: int = field(default=1, metadata={"help": "PacGAN: D judges this many samples jointly (1 = off)."})
+    diffaugment: str = field(default="", metadata={
+        "help": "DiffAugment policy for small datasets: a comma list of color, translation, cutout applied to "
+                "everything D sees, real and fake (Zhao et al. 2020; '' = off)."})
     d_steps: int = field(default=0, metadata={"help": "D updates per G update (0 = 5 for wgan/wgan-gp, else 1)."})
     g_steps: int = field(default=1, metadata={"help": "G updates per iteration (carpedm20's DCGAN used 2)."})
     lr: float = field(default=0.0, metadata={"help": "Learning rate (0 = default: Adam 1e-3 mlp, 2e-4 dcgan, "
@@ -99,6 +103,8 @@ class GANConfig(TrainerConfig):
             raise AdvkitError(f"--batch-size {self.batch_size} must be a multiple of --pack {self.pack}")
         if self.dataset in TOY_DATASETS and self.arch != "mlp":
             raise AdvkitError(f"--dataset {self.dataset} is vector data: use --arch mlp")
+        if self.dataset in TOY_DATASETS and parse_policy(self.diffaugment):
+            raise AdvkitError(f"--dataset {self.dataset} is vector data: --diffaugment augments images; drop it")
         if self.dataset in TOY_DATASETS and self.num_classes:
             raise AdvkitError(f"--dataset {self.dataset} has no labels: drop --num-classes")
         # Resolve the "per loss / per arch" defaults so config.json and checkpoints hold the values used.
@@ -161,6 +167,7 @@ class GANTrainer(Trainer):
         self.best: dict = {}
         self.alarms: list[str] = []
         self._d_alarm_window = -1
+        self._augment_policy = parse_policy(c.diffaugment)
         self._concat_d = not has_batch_norm(self.models["D"])  # one D call on [real; fake] (no BN to mix)
         self._bf16 = training_bf16(self.device, c.bf16, c.cpu_bf16)  # asked once, not per step
         self._domain = None  # lazily built DomainMetric (None when the data has no domain classifier)
@@ -269,6 +276,10 @@ class GANTrainer(Trainer):
         # bf16 only: float16 would need loss scaling of two coupled losses; GPUs without bf16 train in float32.
         return torch.autocast(self.device.type, torch.bfloat16) if self._bf16 else contextlib.nullcontext()
 
+    def _augment(self, images: torch.Tensor) -> torch.Tensor:
+        """What D sees: ``images`` through the DiffAugment policy (unchanged when there is none)."""
+        return diff_augment(images, self._augment_policy, self.generator) if self._augment_policy else images
+
     def _score(self, real, fake, y_real, y_fake):
         """D's logits on real and on fake samples (one call when D has no batch norm)."""
         if self._concat_d:
@@ -292,10 +303,12 @@ class GANTrainer(Trainer):
                 # The last D step keeps G's graph: the G phase below reuses this sample (one G call per step).
                 with contextlib.nullcontext() if last else torch.no_grad():
                     fake = G(z, y_fake)
-                r_logits, f_logits = self._score(real, fake.detach(), y_real, y_fake)
+                # With --diffaugment D judges T(x) and T(G(z)); the penalty below is taken on those too.
+                seen_real, seen_fake = self._augment(real), self._augment(fake.detach())
+                r_logits, f_logits = self._score(seen_real, seen_fake, y_real, y_fake)
                 loss_d = d_loss(c.loss, r_logits, f_logits)
                 if c.loss == "wgan-gp":
-                    gp = gradient_penalty(D, real, fake, y_real, self.generator)
+                    gp = gradient_penalty(D, seen_real, seen_fake, y_real, self.generator)
                     loss_d = loss_d + c.gp_weight * gp
             self.optimizers["D"].zero_grad(set_to_none=True)
             loss_d.backward()
@@ -313,7 +326,7 @@ class GANTrainer(Trainer):
                 with self._autocast():
                     fake = G(z, y_fake)
             with self._autocast():
-                loss_g = g_loss(c.loss, D(fake, y_fake))
+                loss_g = g_loss(c.loss, D(self._augment(fake), y_fake))  # G's gradient flows back through T
             self.optimizers["G"].zero_grad(set_to_none=True)
             loss_g.backward()
             self.optimizers["G"].step()
