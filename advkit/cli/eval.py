@@ -73,7 +73,7 @@ def gan(ckpt: str, n: int, inception_weights: str | None, **options) -> None:
         else:
             session.echo(f"no domain classifier for {dataset}: only Inception metrics apply (--inception-weights)")
         if inception_weights or dataset not in ("ring", "gaussian1d"):
-            inception = _inception(fake, dataset, cfg.get("data_source", "auto"), inception_weights)
+            inception = _inception(fake, dataset, cfg.get("data_source", "auto"), inception_weights, session.device)
             if inception:
                 results["inception"] = inception
                 session.echo(f"Inception FID {inception['fid']:.2f}, IS {inception['is']:.2f} (torch-fidelity)")
@@ -112,7 +112,7 @@ def _domain_report(session, dataset: str, data_source: str, fake, labels, n: int
     return out
 
 
-def _inception(fake, dataset: str, data_source: str, weights: str | None) -> dict | None:
+def _inception(fake, dataset: str, data_source: str, weights: str | None, device) -> dict | None:
     """Inception FID/IS with torch-fidelity (optional extra); None when it cannot run offline."""
     try:
         import torch_fidelity
@@ -137,7 +137,8 @@ def _inception(fake, dataset: str, data_source: str, weights: str | None) -> dic
 
     real, _ = _reference(dataset, data_source)
     m = torch_fidelity.calculate_metrics(input1=_Uint8(fake), input2=_Uint8(real.images), isc=True, fid=True,
-                                         feature_extractor_weights_path=weights, verbose=False)
+                                         feature_extractor_weights_path=weights, verbose=False,
+                                         cuda=device.type == "cuda")  # torch-fidelity's default is CUDA
     return {"fid": float(m["frechet_inception_distance"]), "is": float(m["inception_score_mean"]),
             "is_std": float(m["inception_score_std"]), "weights": weights}
 

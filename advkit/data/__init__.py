@@ -28,7 +28,10 @@ def load_dataset(name: str, split: str = "train", source: str = "auto", image_si
 
         data = load_stl10("unlabeled" if split == "unlabeled" else split)
     elif name == "fake":
-        data = fake_dataset(256, (1, 28, 28) if image_size in (None, 28) else (3, image_size, image_size))
+        # A small test split drawn apart from the training one (smoke tests only).
+        test = split == "test"
+        data = fake_dataset(64 if test else 256, (1, 28, 28) if image_size in (None, 28) else (3, image_size, image_size),
+                            seed=int(test))
     else:
         raise AdvkitError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)} (or an image folder path where accepted)")
     if image_size is not None and data.images.shape[-1] != image_size:
