@@ -1,11 +1,11 @@
-"""Benchmark: the shipped denoiser's CPU inference vs scikit-image non-local means and CBM3D, same images.
+"""Benchmark: the shipped denoisers' CPU inference vs scikit-image non-local means and CBM3D, same images.
 
 Per image (CBSD68 481x321 by default; 96x96.. any size works), with noise sigma 50, all methods timed
 round-robin in one run (median of --repeats), then the ratios printed. Then a 4000x3000 photo (a real
 CBSD68 image upscaled with PIL, bicubic) is denoised with overlap tiling in a child process, whose peak
 RSS is reported: tiling keeps memory bounded by one tile's activations, not the photo's.
 
-    OMP_NUM_THREADS=1 python bench/bench_denoise.py --images 1 --repeats 3 [--all-cores]
+    OMP_NUM_THREADS=1 python bench/bench_denoise.py --images 1 --repeats 3 [--all-cores] [--models quality,fast]
 Appends a table to bench/RESULTS.md. BM3D runs only when the optional `bm3d` package is installed.
 """
 
@@ -70,6 +70,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--big", default="4000x3000", help="size of the tiled photo (WxH; 0 = skip)")
     parser.add_argument("--tile", type=int, default=512)
+    parser.add_argument("--models", default="quality,fast", help="shipped models to time (comma list)")
     parser.add_argument("--all-cores", action="store_true",
                         help="also time advkit with every core (CBM3D cannot use more than one)")
     parser.add_argument("--child-big", nargs=3, type=int, help=argparse.SUPPRESS)
@@ -80,24 +81,30 @@ def main() -> None:
     if not SET.is_dir():
         sys.exit(f"{SET} is absent: this benchmark needs ../shared/data/denoise/CBSD68")
 
-    from advkit.cli.denoise import _margin, load_denoiser
+    from advkit.cli.denoise import SHIPPED_MODELS, _margin, load_denoiser
     from advkit.data.images import list_images
     from advkit.denoise.baselines import available_baselines
     from advkit.denoise.evaluate import model_method, noisy_pair, psnr_ssim
     from advkit.runtime.amp import cpu_has_native_bf16
 
-    G, ckpt, _ = load_denoiser(None, torch.device("cpu"))  # batch norm folded into the convolutions
     pairs = [noisy_pair(p, 50, 0) for p in list_images(SET)[: args.images]]
     size = f"{pairs[0][0].shape[1]}x{pairs[0][0].shape[0]}"
     baselines = available_baselines()
-    methods = {"advkit": model_method(G, args.tile, _margin(G))}
-    if cpu_has_native_bf16():  # bf16 autocast is a speed-up only where the CPU computes bf16 natively
-        methods["advkit --amp"] = model_method(G, args.tile, _margin(G), amp=True)
+    methods, files = {}, []
     cores = os.cpu_count() or 1
-    if args.all_cores and cores > torch.get_num_threads():
-        # The whole CPU for each method: CBM3D (bm3d package) is single-threaded, so only advkit gains.
-        name = "advkit --amp" if "advkit --amp" in methods else "advkit"
-        methods[f"{name}, {cores} threads"] = with_threads(methods[name], cores)
+    for model in [m.strip() for m in args.models.split(",") if m.strip()]:
+        if model not in SHIPPED_MODELS:
+            sys.exit(f"--models: unknown model {model!r}; choose from {', '.join(SHIPPED_MODELS)}")
+        G, ckpt, _ = load_denoiser(None, torch.device("cpu"), shipped=model)  # batch norm folded into the convs
+        files.append(ckpt.name)
+        name = f"advkit {model}"
+        methods[name] = model_method(G, args.tile, _margin(G))
+        if cpu_has_native_bf16():  # bf16 autocast is a speed-up only where the CPU computes bf16 natively
+            methods[f"{name} --amp"] = model_method(G, args.tile, _margin(G), amp=True)
+            name = f"{name} --amp"
+        if args.all_cores and cores > torch.get_num_threads():
+            # The whole CPU for each method: CBM3D (bm3d package) is single-threaded, so only advkit gains.
+            methods[f"{name}, {cores} threads"] = with_threads(methods[name], cores)
     methods["nlm"] = baselines["nlm"]
     if "bm3d" in baselines:
         methods["bm3d"] = baselines["bm3d"]
@@ -109,7 +116,7 @@ def main() -> None:
     fns = {name: (lambda n=name, m=m: run(n, m)) for name, m in methods.items()}
     seconds = interleaved(fns, repeats=args.repeats, warmup=1)
     bench = Bench("denoise (bench_denoise.py)",
-                  data=f"CBSD68, first {args.images} image(s) of {size}, sigma 50, model {ckpt.name} (batch norm "
+                  data=f"CBSD68, first {args.images} image(s) of {size}, sigma 50, models {', '.join(files)} (batch norm "
                        f"folded), {torch.get_num_threads()} torch thread(s), CPU")
     for name, s in seconds.items():
         psnr = sum(psnr_ssim(clean, out)["psnr"] for (clean, _), out in zip(pairs, outputs[name])) / len(pairs)

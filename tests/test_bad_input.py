@@ -119,6 +119,16 @@ def test_checkpoint_of_another_command_is_refused(capsys, tmp_path):
                                    "--out", str(tmp_path / "r2")])
 
 
+def test_shipped_model_and_own_checkpoint_are_one_choice(capsys, tmp_path):
+    from advkit.cli.denoise import shipped_checkpoint
+
+    ckpt = str(shipped_checkpoint())
+    assert_one_line_error(capsys, ["denoise", "apply", ckpt, "--ckpt", ckpt, "--model", "fast", "--out",
+                                   str(tmp_path / "r")], "pass one")
+    assert_one_line_error(capsys, ["denoise", "apply", ckpt, "--model", "tiny", "--out", str(tmp_path / "r")],
+                          "--model")
+
+
 def test_denoiser_checkpoint_is_refused_by_gan_commands(capsys, tmp_path):
     """The shipped denoiser also stores its generator as role "G": the GAN commands name it, not crash on it."""
     from advkit.cli.denoise import shipped_checkpoint

@@ -70,16 +70,17 @@ def test_discriminator_heads():
     assert not torch.allclose(patch(x, y), patch(x, torch.rand_like(y)))
 
 
-def test_shipped_denoiser_is_small_loads_and_denoises_a_real_photo():
+@pytest.mark.parametrize("model,width", [("quality", 32), ("fast", 16)])
+def test_shipped_denoisers_are_small_load_and_denoise_a_real_photo(model, width):
     from skimage import data as skdata
 
     from advkit.cli.denoise import load_denoiser, shipped_checkpoint
     from advkit.denoise.evaluate import psnr_ssim
     from advkit.denoise.noise import add_noise
 
-    assert shipped_checkpoint().stat().st_size < 10 * 2 ** 20
-    G, _, payload = load_denoiser(None, torch.device("cpu"))
-    assert payload["models"]["G"]["name"] == "denoise-unet"
+    assert shipped_checkpoint(model).stat().st_size < 10 * 2 ** 20
+    G, _, payload = load_denoiser(None, torch.device("cpu"), shipped=model)
+    assert payload["models"]["G"]["name"] == "denoise-unet" and payload["models"]["G"]["args"]["width"] == width
     clean = torch.from_numpy(skdata.astronaut()[100:196, 150:262]).permute(2, 0, 1).float() / 255  # 96x112 real photo
     noisy = add_noise(clean[None], 50, seed=0)
     with torch.no_grad():

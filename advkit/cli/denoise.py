@@ -4,6 +4,7 @@
     advkit denoise train --arch original --content-weight 0 --no-d-conditional --no-d-patch --noise-mode compat
     advkit denoise eval --ckpt runs/denoise-train-.../checkpoints/best.pt --set ../shared/data/denoise/CBSD68
     advkit denoise apply photo.jpg --out denoised/            # the model shipped in the package
+    advkit denoise apply photo.jpg --out denoised/ --model fast --amp   # the small shipped model, bf16
     advkit denoise export --ckpt runs/denoise-train-... --out exported/   # G only, float16: a small file to ship
 """
 
@@ -53,16 +54,32 @@ def train(**options) -> None:
         session.echo(f"run directory: {session.run.path}{best} (checkpoints/, images/, TensorBoard events)")
 
 
-def shipped_checkpoint() -> Path:
-    """The denoiser trained by advkit and shipped in the package (advkit/assets/denoiser-*.pt)."""
-    found = sorted(assets_root().glob("denoiser-*.pt"))
-    if not found:
-        raise AdvkitError(f"no shipped denoiser in {assets_root()}; pass --ckpt from `advkit denoise train`")
-    return found[-1]
+# The denoisers trained by advkit and shipped in the package (sigma 50, CBSD432 crops; docs/results/denoise.md).
+SHIPPED_MODELS = {
+    "quality": "denoiser-unet-s50.pt",    # U-Net width 32: CBSD68 28.02 dB, ahead of DnCNN
+    "fast": "denoiser-unet16-s50.pt",     # U-Net width 16: a quarter of the arithmetic, for the CPU
+}
+DEFAULT_SHIPPED = "quality"
+
+model_option = click.option(
+    "--model", type=click.Choice(list(SHIPPED_MODELS)), default=None,
+    help=f"Shipped model used when there is no --ckpt: quality (U-Net width 32) or fast (width 16, about 3x "
+         f"faster on the CPU; docs/results/denoise.md).  [default: {DEFAULT_SHIPPED}]")
 
 
-def load_denoiser(ckpt: str | None, device, fold: bool = True):
-    """(G in eval mode, its checkpoint path, payload); ``ckpt`` None means the shipped model.
+def shipped_checkpoint(model: str = DEFAULT_SHIPPED) -> Path:
+    """The path of a shipped denoiser (``quality`` or ``fast``) in advkit/assets."""
+    if model not in SHIPPED_MODELS:
+        raise AdvkitError(f"--model must be one of {', '.join(SHIPPED_MODELS)}; got {model!r}")
+    path = assets_root() / SHIPPED_MODELS[model]
+    if not path.is_file():
+        raise AdvkitError(f"the shipped {model} denoiser {path} is missing (reinstall advkit); or pass --ckpt from "
+                          "`advkit denoise train`")
+    return path
+
+
+def load_denoiser(ckpt: str | None, device, fold: bool = True, shipped: str | None = None):
+    """(G in eval mode, its checkpoint path, payload); ``ckpt`` None means the shipped model ``shipped``.
 
     ``fold`` folds batch norm into the convolutions (same outputs, ~20% faster); pass False to get the
     module whose state dict matches the checkpoint (e.g. to save it again).
@@ -72,7 +89,9 @@ def load_denoiser(ckpt: str | None, device, fold: bool = True):
     from advkit.models.fold import fold_batch_norm
     from advkit.runtime.checkpoint import load_checkpoint, rebuild_models
 
-    path = Path(ckpt) if ckpt else shipped_checkpoint()
+    if ckpt and shipped:
+        raise AdvkitError(f"--model {shipped} picks a shipped model and --ckpt {ckpt} a file of your own: pass one")
+    path = Path(ckpt) if ckpt else shipped_checkpoint(shipped or DEFAULT_SHIPPED)
     payload = load_checkpoint(path)
     spec = payload["models"].get("G")
     if spec is None or not spec["name"].startswith("denoise-"):
@@ -104,9 +123,10 @@ def _margin(G) -> int:
               help="Classical denoisers run on the same noisy images (comma list, or none); bm3d only when the "
                    "optional bm3d package is installed.")
 @click.option("--tile", default=512, show_default=True, type=click.IntRange(8), help="Tile size for large images.")
+@model_option
 @amp_option
 @compute_options
-def evaluate(ckpt, sets, noise_std, noise_mode, clip, limit, baselines, tile, amp, **options) -> None:
+def evaluate(ckpt, sets, noise_std, noise_mode, clip, limit, baselines, tile, model, amp, **options) -> None:
     """PSNR / SSIM per image and mean: the model, the noisy input and classical baselines, same noise."""
     from rich.console import Console
     from rich.table import Table
@@ -119,7 +139,7 @@ def evaluate(ckpt, sets, noise_std, noise_mode, clip, limit, baselines, tile, am
 
     check_sigma(noise_std)
     with start_session("denoise-eval", options) as session:
-        G, path, payload = load_denoiser(ckpt, session.device)
+        G, path, payload = load_denoiser(ckpt, session.device, shipped=model)
         methods = {"advkit": model_method(G, tile, _margin(G), amp)}
         dtype = amp_dtype(session.device, amp, cpu=True)
         precision = f"{str(dtype).removeprefix('torch.')} autocast" if dtype else "float32"
@@ -160,9 +180,10 @@ def evaluate(ckpt, sets, noise_std, noise_mode, clip, limit, baselines, tile, am
 @click.option("--add-noise", "add_noise_std", default=0.0, show_default=True, type=float,
               help="Demo: first add Gaussian noise of this std (0-255 scale) and save the noisy image too.")
 @click.option("--tile", default=512, show_default=True, type=click.IntRange(8), help="Tile size for large images.")
+@model_option
 @amp_option
 @compute_options
-def apply(images, ckpt, add_noise_std, tile, amp, **options) -> None:
+def apply(images, ckpt, add_noise_std, tile, model, amp, **options) -> None:
     """Denoise your own images into --out DIR (PNG, same size); no --ckpt: the model shipped with advkit."""
     import torch
     from torchvision.utils import save_image
@@ -182,7 +203,7 @@ def apply(images, ckpt, add_noise_std, tile, amp, **options) -> None:
     except OSError as e:
         raise AdvkitError(f"cannot write to --out {out} ({e.strerror}); pass a writable folder") from None
     session = start_session("denoise-apply", options, run_dir=False)
-    G, path, _ = load_denoiser(ckpt, session.device)
+    G, path, _ = load_denoiser(ckpt, session.device, shipped=model)
     margin = _margin(G)
     inference_autocast(session.device, amp)  # an unsupported --amp is refused here, before any work
     inputs = [load_image(p, "RGB") for p in images]  # every file checked before any work
