@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import Bench, interleaved, peak_rss_mb  # noqa: E402
@@ -90,7 +91,7 @@ def main() -> None:
     pairs = [noisy_pair(p, 50, 0) for p in list_images(SET)[: args.images]]
     size = f"{pairs[0][0].shape[1]}x{pairs[0][0].shape[0]}"
     baselines = available_baselines()
-    methods, files = {}, []
+    methods, files, gmacs = {}, [], {}
     cores = os.cpu_count() or 1
     for model in [m.strip() for m in args.models.split(",") if m.strip()]:
         if model not in SHIPPED_MODELS:
@@ -99,6 +100,9 @@ def main() -> None:
         files.append(ckpt.name)
         name = f"advkit {model}"
         methods[name] = model_method(G, args.tile, _margin(G))
+        with FlopCounterMode(display=False) as counter:  # the arithmetic behind the time (padding included)
+            methods[name](pairs[0][1], 50)
+        gmacs[name] = counter.get_total_flops() / 2e9
         if cpu_has_native_bf16():  # bf16 autocast is a speed-up only where the CPU computes bf16 natively
             methods[f"{name} --amp"] = model_method(G, args.tile, _margin(G), amp=True)
             name = f"{name} --amp"
@@ -121,6 +125,9 @@ def main() -> None:
     for name, s in seconds.items():
         psnr = sum(psnr_ssim(clean, out)["psnr"] for (clean, _), out in zip(pairs, outputs[name])) / len(pairs)
         bench.row(f"{name}: seconds per {size} image", s / len(pairs), unit=" s", note=f"PSNR {psnr:.2f} dB")
+    for name, gmac in gmacs.items():
+        bench.row(f"{name}: multiply-accumulates per {size} image", gmac, unit=" G",
+                  note="torch.utils.flop_counter, batch norm folded")
     for name in [m for m in seconds if m.startswith("advkit")]:
         bench.row(f"speed-up {name} vs scikit-image NLM", seconds["nlm"] / seconds[name], note="NLM fast mode, 5x5 patches")
         if "bm3d" in seconds:
