@@ -70,9 +70,12 @@ def test_unknown_policy_and_toy_data_are_refused_with_the_fix():
 
 
 def test_discriminator_sees_only_augmented_images(tmp_path):
-    from tests.test_gan_trainer import _trainer
+    from advkit.cli.common import start_session
+    from advkit.train.gan import GANTrainer
 
-    trainer, session = _trainer(tmp_path, "da", steps=2, arch="dcgan", loss="ns", diffaugment="cutout")
+    session = start_session("gan-train", {"device": "cpu", "seed": 0, "out": str(tmp_path / "da"), "quiet": True})
+    trainer = GANTrainer(GANConfig(dataset="fake", arch="dcgan", loss="ns", diffaugment="cutout", steps=2, batch_size=8,
+                                   base_channels=8, eval_samples=64, grid=4), session)
     seen = []
     trainer.D.register_forward_pre_hook(lambda module, args: seen.append(args[0].detach().clone()))
     trainer.fit()
