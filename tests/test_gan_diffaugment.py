@@ -67,6 +67,9 @@ def test_unknown_policy_and_toy_data_are_refused_with_the_fix():
         parse_policy("translate")
     with pytest.raises(AdvkitError, match="--diffaugment"):
         GANConfig(dataset="ring", diffaugment="cutout")
+    with pytest.raises(AdvkitError, match="translation,cutout"):
+        GANConfig(dataset="mnist", diffaugment="cutout,flip")  # refused with the config, before any data loads
+    assert GANConfig(dataset="mnist", diffaugment=" translation , cutout").diffaugment == "translation,cutout"
 
 
 def test_discriminator_sees_only_augmented_images(tmp_path):

@@ -184,7 +184,7 @@ def evaluate(ckpt, sets, noise_std, noise_mode, clip, limit, baselines, tile, mo
 @amp_option
 @compute_options
 def apply(images, ckpt, add_noise_std, tile, model, amp, **options) -> None:
-    """Denoise your own images into --out DIR (PNG, same size); no --ckpt: the model shipped with advkit."""
+    """Denoise your own images into --out DIR (PNG, same size); no --ckpt: a model shipped with advkit (--model)."""
     import torch
     from torchvision.utils import save_image
 

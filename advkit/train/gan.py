@@ -103,7 +103,8 @@ class GANConfig(TrainerConfig):
             raise AdvkitError(f"--batch-size {self.batch_size} must be a multiple of --pack {self.pack}")
         if self.dataset in TOY_DATASETS and self.arch != "mlp":
             raise AdvkitError(f"--dataset {self.dataset} is vector data: use --arch mlp")
-        if self.dataset in TOY_DATASETS and parse_policy(self.diffaugment):
+        self.diffaugment = ",".join(parse_policy(self.diffaugment))  # checked and canonical before any data loads
+        if self.dataset in TOY_DATASETS and self.diffaugment:
             raise AdvkitError(f"--dataset {self.dataset} is vector data: --diffaugment augments images; drop it")
         if self.dataset in TOY_DATASETS and self.num_classes:
             raise AdvkitError(f"--dataset {self.dataset} has no labels: drop --num-classes")
