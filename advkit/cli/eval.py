@@ -20,17 +20,19 @@ def command() -> None:
     """Evaluate trained models (GAN: FID, IS, mode coverage)."""
 
 
-def _reference(dataset: str, data_source: str):
-    """(reference images for FID: the test split, a disjoint real split for the floor), both in [0, 1]."""
+def _reference(dataset: str, data_source: str, image_size: int):
+    """(reference images for FID: the test split, a disjoint real split for the floor), both in [0, 1] and
+    resized to the generator's ``image_size`` as `gan train` resized its data (so resizing is no FID term)."""
     from advkit.data import load_dataset
 
     if dataset == "stacked-mnist":
         from advkit.data.stacked_mnist import stacked_mnist
 
-        test = stacked_mnist(load_dataset("mnist", "test", data_source), n=10_000, seed=1)
-        train = stacked_mnist(load_dataset("mnist", "train", data_source), n=10_000, seed=2)
+        test = stacked_mnist(load_dataset("mnist", "test", data_source), n=10_000, seed=1, image_size=image_size)
+        train = stacked_mnist(load_dataset("mnist", "train", data_source), n=10_000, seed=2, image_size=image_size)
         return test, train
-    return load_dataset(dataset, "test", data_source), load_dataset(dataset, "train", data_source)
+    return (load_dataset(dataset, "test", data_source, image_size=image_size),
+            load_dataset(dataset, "train", data_source, image_size=image_size))
 
 
 @command.command("gan")
@@ -87,7 +89,7 @@ def _domain_report(session, dataset: str, data_source: str, fake, labels, n: int
     from advkit.gan.metrics.domain import DomainMetric, features_and_probs
     from advkit.gan.metrics.inception_score import inception_score
 
-    test, train = _reference(dataset, data_source)
+    test, train = _reference(dataset, data_source, fake.shape[-1])
     metric = DomainMetric.for_dataset(dataset, test.images, session.device)
     found = metric.evaluate(fake)
     # Two real splits: how low FID can go with this many samples (a random subset: files may be sorted by class).
@@ -135,7 +137,7 @@ def _inception(fake, dataset: str, data_source: str, weights: str | None, device
         def __getitem__(self, i):
             return self.images[i]
 
-    real, _ = _reference(dataset, data_source)
+    real, _ = _reference(dataset, data_source, fake.shape[-1])
     m = torch_fidelity.calculate_metrics(input1=_Uint8(fake), input2=_Uint8(real.images), isc=True, fid=True,
                                          feature_extractor_weights_path=weights, verbose=False,
                                          cuda=device.type == "cuda")  # torch-fidelity's default is CUDA

@@ -15,11 +15,16 @@ import torch
 from advkit.data.tensors import TensorData
 
 
-def stacked_mnist(mnist: TensorData, n: int = 25_600, seed: int = 0) -> TensorData:
-    """``n`` stacked images, each channel an independent uniform draw from ``mnist`` (a single-channel set)."""
+def stacked_mnist(mnist: TensorData, n: int = 25_600, seed: int = 0, image_size: int | None = None) -> TensorData:
+    """``n`` stacked images, each channel an independent uniform draw from ``mnist`` (a single-channel set),
+    resized to ``image_size`` px when given (antialiased, as every resized dataset in advkit)."""
     g = torch.Generator().manual_seed(seed)
     picks = torch.randint(len(mnist), (n, 3), generator=g)
     images = mnist.images[picks.flatten(), 0].view(n, 3, *mnist.images.shape[-2:])
+    if image_size and image_size != images.shape[-1]:
+        from torchvision.transforms.v2.functional import resize
+
+        images = resize(images, [image_size, image_size], antialias=True).clamp_(0, 1)
     digits = mnist.labels[picks]
     labels = digits[:, 0] * 100 + digits[:, 1] * 10 + digits[:, 2]
     return TensorData(images.contiguous(), labels, f"stacked-mnist/{mnist.name.split('/')[-1]}",

@@ -208,11 +208,7 @@ class GANTrainer(Trainer):
             from advkit.data import load_dataset
             from advkit.data.stacked_mnist import stacked_mnist
 
-            data = stacked_mnist(load_dataset("mnist", "train", c.data_source))
-            if c.image_size not in (0, 28):
-                from torchvision.transforms.v2.functional import resize
-
-                data.images = resize(data.images, [c.image_size] * 2, antialias=True).clamp_(0, 1)
+            data = stacked_mnist(load_dataset("mnist", "train", c.data_source), image_size=c.image_size or None)
         elif c.dataset in IMAGE_DATASETS:
             from advkit.data import load_dataset
 
