@@ -12,13 +12,12 @@ samples are ambiguous (real triples: about 3%).
 from __future__ import annotations
 
 import argparse
-import math
 
 import torch
 
 from advkit.cli.gan import _load_generator
 from advkit.gan.metrics.domain import features_and_probs, load_domain_classifier
-from advkit.gan.metrics.modes import class_histogram, kl_to_uniform
+from advkit.gan.metrics.modes import class_histogram, kl_to_uniform, stacked_mnist_modes
 from advkit.runtime.checkpoint import rebuild_models
 
 
@@ -33,14 +32,10 @@ def main() -> None:
     if args.real == bool(args.ckpt):
         parser.error("pass a checkpoint or --real")
     if args.real:
-        from torchvision.transforms.v2.functional import resize
-
         from advkit.data import load_dataset
         from advkit.data.stacked_mnist import stacked_mnist
 
-        fake = stacked_mnist(load_dataset("mnist", "train", "offline")).images
-        if args.image_size != 28:
-            fake = resize(fake, [args.image_size] * 2, antialias=True).clamp_(0, 1)
+        fake = stacked_mnist(load_dataset("mnist", "train", "offline"), image_size=args.image_size).images
         args.n, source = len(fake), f"real training triples at {args.image_size} px"
     else:
         G, payload = _load_generator(args.ckpt, "cpu")
@@ -53,9 +48,8 @@ def main() -> None:
     classifier = load_domain_classifier("mnist", "cpu")
     probs = torch.stack([features_and_probs(classifier, fake[:, c:c + 1])[1] for c in range(3)], 1)  # [N, 3, 10]
     digits, confidence = probs.argmax(2), probs.max(2).values
-    modes = class_histogram(digits[:, 0] * 100 + digits[:, 1] * 10 + digits[:, 2], 1000)
-    print(f"{source}, {args.n} samples: {int((modes > 0).sum())} modes, "
-          f"KL {kl_to_uniform(modes):.3f}")
+    cover = stacked_mnist_modes(digits)  # the counter `gan train` and `eval gan` use
+    print(f"{source}, {args.n} samples: {cover['modes']} modes, KL {cover['kl_to_uniform']:.3f}")
     shares = []
     for channel, name in enumerate("RGB"):
         share = class_histogram(digits[:, channel], 10) / len(digits)
@@ -63,7 +57,7 @@ def main() -> None:
         print(f"  {name}: digit shares {' '.join(f'{s:.3f}' for s in share.tolist())}  KL {kl_to_uniform(share):.3f}  "
               f"top probability < 0.9: {(confidence[:, channel] < 0.9).float().mean():.1%}")
     product = (shares[0][:, None, None] * shares[1][None, :, None] * shares[2][None, None, :]).flatten()
-    print(f"  KL of the product of the channel histograms: {math.log(1000) + torch.xlogy(product, product).sum():.3f}")
+    print(f"  KL of the product of the channel histograms: {kl_to_uniform(product):.3f}")
 
 
 if __name__ == "__main__":
