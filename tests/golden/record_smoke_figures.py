@@ -1,0 +1,45 @@
+"""Record every recipe's ``--smoke`` figures (seeded, CPU) into smoke_figures.json.
+
+The behaviour-unchanged test (tests/test_smoke_figures.py) reruns the smokes and compares with this file, so a
+refactor that changes a number is caught. Rerun this only when a change of figures is intended:
+
+    OMP_NUM_THREADS=1 python tests/golden/record_smoke_figures.py
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+
+from advkit.cli.main import main
+from advkit.recipes import all_recipes
+
+HERE = Path(__file__).resolve().parent
+
+
+def smoke_figures(name: str, out: Path) -> dict | None:
+    try:
+        main(["recipe", "run", name, "--smoke", "--out", str(out), "--device", "cpu", "--quiet"]
+             if False else ["recipe", "run", name, "--smoke", "--out", str(out), "--device", "cpu"])
+    except SystemExit as e:
+        if e.code:
+            return None
+    report = json.loads((out / "report.json").read_text())
+    return {row["figure"]: row["advkit"] for row in report["rows"]}
+
+
+if __name__ == "__main__":
+    torch.set_num_threads(1)
+    names = sys.argv[1:] or [r.name for r in all_recipes()]
+    figures = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in names:
+            found = smoke_figures(name, Path(tmp) / name)
+            if found is not None:
+                figures[name] = found
+    (HERE / "smoke_figures.json").write_text(json.dumps(figures, indent=1, sort_keys=True) + "\n")
+    print(f"{len(figures)} recipes recorded")
