@@ -16,40 +16,39 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from advkit.cli.fgsm import FGSMConfig
-from advkit.cli.linear import LinearConfig
+from advkit.commands import COMMANDS, command_module
+from advkit.commands.denoise_apply import DenoiseApplyConfig
+from advkit.commands.denoise_eval import DenoiseEvalConfig
+from advkit.commands.eval_gan import EvalGANConfig
+from advkit.commands.fgsm import FGSMConfig
+from advkit.commands.linear import LinearConfig
 from advkit.gan.toy1d import Toy1DConfig
+from advkit.runtime.session import RunConfig
 from advkit.train.base import TrainerConfig
 from advkit.train.classifier import ClassifierConfig
 from advkit.train.denoise import DenoiseConfig
-from advkit.train.gan import GANConfig
+from advkit.train.gan_config import GANConfig
 
-COMMAND_CONFIGS: dict[str, type] = {
-    "fgsm": FGSMConfig,
-    "linear": LinearConfig,
-    "advtrain": ClassifierConfig,
-    "gan train": GANConfig,
-    "gan toy1d": Toy1DConfig,
-    "denoise train": DenoiseConfig,
-}
+COMMAND_CONFIGS: dict[str, type] = {name: command_module(name).CONFIG for name in COMMANDS}
 
-# Options shared by every command that computes (advkit.cli.common.compute_options).
-COMPUTE_DEFAULTS: dict[str, Any] = {"device": "auto", "seed": 0, "out": None, "quiet": False, "deterministic": False}
+# Session options of every command that computes (advkit.cli.common.session_options); device, seed and
+# deterministic are config fields (RunConfig), so config.json and checkpoints hold them.
+SESSION_DEFAULTS: dict[str, Any] = {"out": None, "quiet": False}
 
 
 def defaults(command: str) -> dict[str, Any]:
     """Every default of a command, as the CLI shows them (field names with underscores)."""
     if command not in COMMAND_CONFIGS:
         raise KeyError(f"no config for {command!r}; commands: {', '.join(COMMAND_CONFIGS)}")
-    cls = COMMAND_CONFIGS[command]
     values = {}
-    for f in dataclasses.fields(cls):
+    for f in dataclasses.fields(COMMAND_CONFIGS[command]):
         if f.default is not dataclasses.MISSING:
             values[f.name] = f.default
         elif f.default_factory is not dataclasses.MISSING:
             values[f.name] = f.default_factory()
-    return {**values, **COMPUTE_DEFAULTS}
+    return {**SESSION_DEFAULTS, **values}
 
 
-__all__ = ["COMMAND_CONFIGS", "COMPUTE_DEFAULTS", "ClassifierConfig", "DenoiseConfig", "FGSMConfig", "GANConfig",
-           "LinearConfig", "Toy1DConfig", "TrainerConfig", "defaults"]
+__all__ = ["COMMAND_CONFIGS", "SESSION_DEFAULTS", "ClassifierConfig", "DenoiseApplyConfig", "DenoiseConfig",
+           "DenoiseEvalConfig", "EvalGANConfig", "FGSMConfig", "GANConfig", "LinearConfig", "RunConfig", "Toy1DConfig",
+           "TrainerConfig", "defaults"]

@@ -6,17 +6,16 @@ e.g. ``AdvkitError("--eps must be in [0, 1] (inputs are images in [0, 1]); got -
 
 from __future__ import annotations
 
-import click
 
-
-class AdvkitError(click.ClickException):
-    """Bad input or missing resource. Shown as ``Error: <message>``, exit code 2, never a traceback."""
+class AdvkitError(Exception):
+    """Bad input or missing resource. The CLI shows ``Error: <message>`` and exits 2, never a traceback."""
 
     exit_code = 2
 
     def __init__(self, message: str):
         # One line: a multi-line message would read like a traceback to the user.
-        super().__init__(" ".join(str(message).split()))
+        self.message = " ".join(str(message).split())
+        super().__init__(self.message)
 
 
 class TrainingInterrupted(Exception):

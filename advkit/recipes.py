@@ -23,16 +23,28 @@ run's ``results.json``::
 
 from __future__ import annotations
 
+import os
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from advkit.cli.common import load_recipe
 from advkit.errors import AdvkitError
 
 RECIPES_DIR = Path(__file__).resolve().parents[1] / "recipes"
 _META_KEYS = {"title", "reproduces", "paper", "data", "cpu-time", "gpu-time", "published", "measured", "smoke",
               "notes", "figures"}
+
+
+def load_recipe(path: str | os.PathLike) -> dict[str, Any]:
+    """Parse a recipe file: flat TOML whose keys are CLI option names (plus ``command`` and a [recipe] table)."""
+    path = Path(path)
+    if not path.is_file():
+        raise AdvkitError(f"recipe {path} does not exist; `advkit recipe list` shows the shipped recipes")
+    try:
+        return tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise AdvkitError(f"recipe {path} is not valid TOML: {e}") from None
 
 
 @dataclass

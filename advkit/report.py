@@ -42,7 +42,7 @@ def environment() -> dict[str, str]:
             "cpu cores": str(os.cpu_count()), "gpu": gpu}
 
 
-def _fmt(value: Any) -> str:
+def format_figure(value: Any) -> str:
     if value is None:
         return "not measured"
     if isinstance(value, float):
@@ -50,9 +50,11 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def build_report(recipe: Recipe, run: Path, argv: list[str], smoke: bool) -> dict[str, Any]:
-    results_path = run / "results.json"
-    results = json.loads(results_path.read_text()) if results_path.exists() else {}
+def build_report(recipe: Recipe, run: Path, argv: list[str], smoke: bool, results: dict[str, Any]) -> dict[str, Any]:
+    """The recipe's published figures beside the ones its run measured (``results``: what the command returned)."""
+    from advkit.runtime.rundir import plain
+
+    results = plain(results)
     config = json.loads((run / "config.json").read_text()) if (run / "config.json").exists() else {}
     published = recipe.meta.get("published", {})
     measured_paths = recipe.meta.get("measured", {})
@@ -72,7 +74,7 @@ def write_report(report: dict[str, Any], run: Path) -> Path:
         lines += ["> **Smoke run** (tiny settings, checks the code path): the numbers below are not a reproduction.", ""]
     lines += [f"Reproduces: {report['reproduces'] or report['title']} ({report['paper']}).", "",
               "| figure | published | advkit |", "| --- | --- | --- |"]
-    lines += [f"| {r['figure']} | {r['published']} | {_fmt(r['advkit'])} |" for r in report["rows"]]
+    lines += [f"| {r['figure']} | {r['published']} | {format_figure(r['advkit'])} |" for r in report["rows"]]
     lines += ["", f"Data: {report['data'] or 'see config'}", "", "Command:", "", "```bash", report["command"], "```", ""]
     images = sorted(p for p in run.rglob("*.png") if "checkpoints" not in p.parts)
     images += sorted(p for p in run.rglob("*.gif") if "checkpoints" not in p.parts)

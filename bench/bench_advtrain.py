@@ -29,16 +29,16 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
 
-    from advkit.cli.common import start_session
+    from advkit.runtime.session import open_session
     from advkit.train.classifier import ClassifierConfig, ClassifierTrainer
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-advtrain-"))
     trainers = {}
     for mode, overrides in {"plain": {"alpha": 1.0}, "fgsm": {"alpha": 0.5}, "fast": {"alpha": 0.5, "fast": True,
                                                                                       "overfit_check_every": 10**6}}.items():
-        session = start_session("bench-advtrain", {"seed": 0, "device": args.device, "out": str(tmp / mode), "quiet": True})
-        trainers[mode] = ClassifierTrainer(ClassifierConfig(arch=args.arch, batch_size=args.batch, eps=0.25, **overrides),
-                                           session)
+        config = ClassifierConfig(arch=args.arch, batch_size=args.batch, eps=0.25, device=args.device, **overrides)
+        session = open_session("bench-advtrain", config, out=tmp / mode, quiet=True)
+        trainers[mode] = ClassifierTrainer(config, session)
     steps = len(trainers["plain"].train_data) // args.batch
 
     def epoch(trainer):

@@ -90,18 +90,19 @@ def main() -> None:
 
     from _common import Bench, trainer_vs_reference
 
-    from advkit.cli.common import start_session
+    from advkit.runtime.session import RunConfig, open_session
     from advkit.data import load_dataset
     from advkit.models.registry import build_model
-    from advkit.train.gan import GANConfig, GANTrainer
+    from advkit.train.gan import GANTrainer
+    from advkit.train.gan_config import GANConfig
 
     with tempfile.TemporaryDirectory() as tmp:
-        with start_session("bench-dcgan", {"device": args.device, "seed": 0, "out": tmp, "quiet": True}) as session:
+        with open_session("bench-dcgan", RunConfig(device=args.device), out=tmp, quiet=True, overwrite=True) as session:
             device = session.device
             total = args.steps * (args.repeats + 2)
             config = GANConfig(steps=total, arch="dcgan", batch_size=args.batch_size, image_size=args.image_size,
                                data_source="offline", sample_every=10**9, checkpoint_every=10**9, log_every=50,
-                               compile=args.compile, cpu_bf16=args.cpu_bf16)
+                               compile=args.compile, cpu_bf16=args.cpu_bf16, device=args.device)
             trainer = GANTrainer(config, session)
             data = load_dataset("mnist", "train", "offline")
             torch.manual_seed(0)

@@ -76,16 +76,18 @@ def main() -> None:
 
     from _common import Bench, trainer_vs_reference
 
-    from advkit.cli.common import start_session
+    from advkit.runtime.session import RunConfig, open_session
     from advkit.data import load_dataset
     from advkit.models.registry import build_model
-    from advkit.train.gan import GANConfig, GANTrainer
+    from advkit.train.gan import GANTrainer
+    from advkit.train.gan_config import GANConfig
 
     with tempfile.TemporaryDirectory() as tmp:
-        with start_session("bench-gan", {"device": args.device, "seed": 0, "out": tmp, "quiet": True}) as session:
+        with open_session("bench-gan", RunConfig(device=args.device), out=tmp, quiet=True, overwrite=True) as session:
             device = session.device
             total = args.steps * (args.repeats + 1)
-            trainer = GANTrainer(GANConfig(steps=total, batch_size=args.batch_size, data_source="offline"), session)
+            trainer = GANTrainer(GANConfig(steps=total, batch_size=args.batch_size, data_source="offline",
+                                           device=args.device), session)
             data = load_dataset("mnist", "train", "offline")
             torch.manual_seed(0)
             G, D = build_model("mlp-g", {}).to(device), build_model("mlp-d", {}).to(device)

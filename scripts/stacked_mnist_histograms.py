@@ -15,7 +15,7 @@ import argparse
 
 import torch
 
-from advkit.cli.gan import _load_generator
+from advkit.gan.sampling import load_generator
 from advkit.gan.metrics.domain import features_and_probs, load_domain_classifier
 from advkit.gan.metrics.modes import class_histogram, kl_to_uniform, stacked_mnist_modes
 from advkit.runtime.checkpoint import rebuild_models
@@ -38,7 +38,7 @@ def main() -> None:
         fake = stacked_mnist(load_dataset("mnist", "train", "offline"), image_size=args.image_size).images
         args.n, source = len(fake), f"real training triples at {args.image_size} px"
     else:
-        G, payload = _load_generator(args.ckpt, "cpu")
+        G, payload = load_generator(args.ckpt, "cpu")
         if args.live_g:
             G = rebuild_models(payload, ["G"], "cpu")["G"].eval()
         generator = torch.Generator().manual_seed(0)

@@ -10,7 +10,7 @@ import torch
 
 from advkit.adversarial.objective import OverfitMonitor, adversarial_objective, fgsm_rs_example
 from advkit.attacks import FGSM, predict
-from advkit.cli.common import start_session
+from advkit.runtime.session import open_session
 from advkit.errors import AdvkitError
 from advkit.train.classifier import ClassifierConfig, ClassifierTrainer
 
@@ -26,9 +26,10 @@ def test_digits():
 
 
 def _train(tmp_path, name: str, seed: int = 0, **overrides) -> ClassifierTrainer:
-    session = start_session("advtrain", {"seed": seed, "device": "cpu", "out": str(tmp_path / name), "quiet": True})
+    config = ClassifierConfig(**{**SMALL, "seed": seed, "device": "cpu", **overrides})
+    session = open_session("advtrain", config, out=tmp_path / name, quiet=True)
     try:
-        trainer = ClassifierTrainer(ClassifierConfig(**{**SMALL, **overrides}), session)
+        trainer = ClassifierTrainer(config, session)
         trainer.fit()
     finally:
         session.run.close()

@@ -8,7 +8,8 @@ from torch import nn
 
 from advkit.data.tensors import TensorData
 from advkit.runtime.amp import (amp_dtype, autocast, channels_last, choose_amp_dtype, choose_placement, grad_scaler,
-                                place_dataset, to_device)
+                                place_dataset)
+from advkit.runtime.device import to_device
 
 
 @pytest.mark.parametrize("device_type, enabled, cpu, bf16, expected", [

@@ -249,8 +249,8 @@ def test_imagenet_path_on_the_shipped_cat(tmp_path):
 
     from advkit.adversarial.fgsm_demo import Victim, image_mode
     from advkit.attacks import IMAGENET_MEAN, IMAGENET_STD
-    from advkit.cli.common import start_session
-    from advkit.cli.fgsm import FGSMConfig
+    from advkit.commands.fgsm import FGSMConfig
+    from advkit.runtime.session import open_session
     from advkit.data.paths import assets_root
 
     torch.manual_seed(0)
@@ -258,9 +258,10 @@ def test_imagenet_path_on_the_shipped_cat(tmp_path):
     victim = Victim(net, "mobilenet_v3_small", "imagenet", [f"class {k}" for k in range(1000)],
                     [assets_root() / "chelsea.png"])
     assert victim.load_image(victim.default_images[0]).shape == (1, 3, 224, 224)
-    session = start_session("fgsm", {"seed": 0, "device": "cpu", "out": str(tmp_path / "run"), "quiet": True})
+    config = FGSMConfig(eps="0.007", device="cpu")
+    session = open_session("fgsm", config, out=tmp_path / "run", quiet=True)
     try:
-        results = image_mode(victim, FGSMConfig(eps="0.007"), session)
+        results = image_mode(victim, config, session)
     finally:
         session.run.close()
     assert results["input_dimensions"] == 3 * 224 * 224 and 0 <= results["flip_rate"] <= 1

@@ -120,7 +120,7 @@ def test_checkpoint_of_another_command_is_refused(capsys, tmp_path):
 
 
 def test_shipped_model_and_own_checkpoint_are_one_choice(capsys, tmp_path):
-    from advkit.cli.denoise import shipped_checkpoint
+    from advkit.denoise.inference import shipped_checkpoint
 
     ckpt = str(shipped_checkpoint())
     assert_one_line_error(capsys, ["denoise", "apply", ckpt, "--ckpt", ckpt, "--model", "fast", "--out",
@@ -131,7 +131,7 @@ def test_shipped_model_and_own_checkpoint_are_one_choice(capsys, tmp_path):
 
 def test_denoiser_checkpoint_is_refused_by_gan_commands(capsys, tmp_path):
     """The shipped denoiser also stores its generator as role "G": the GAN commands name it, not crash on it."""
-    from advkit.cli.denoise import shipped_checkpoint
+    from advkit.denoise.inference import shipped_checkpoint
 
     ckpt = str(shipped_checkpoint())
     for i, args in enumerate((["gan", "sample"], ["gan", "interpolate"], ["eval", "gan"])):

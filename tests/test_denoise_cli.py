@@ -95,7 +95,7 @@ def test_apply_keeps_size_and_export_makes_a_loadable_small_checkpoint(cli, tmp_
     result = cli("denoise", "apply", str(tmp_path / "odd.png"), "--out", str(tmp_path / "den"), "--device", "cpu")
     assert result.exit_code == 0, result.output
     assert Image.open(tmp_path / "den" / "odd-denoised.png").size == (51, 37)
-    from advkit.cli.denoise import shipped_checkpoint
+    from advkit.denoise.inference import shipped_checkpoint
 
     result = cli("denoise", "export", "--ckpt", str(shipped_checkpoint()), "--out", str(tmp_path / "exp"), "--name",
                  "g.pt", "--no-half")

@@ -74,7 +74,7 @@ def test_discriminator_heads():
 def test_shipped_denoisers_are_small_load_and_denoise_a_real_photo(model, width):
     from skimage import data as skdata
 
-    from advkit.cli.denoise import load_denoiser, shipped_checkpoint
+    from advkit.denoise.inference import load_denoiser, shipped_checkpoint
     from advkit.denoise.evaluate import psnr_ssim
     from advkit.denoise.noise import add_noise
 
@@ -141,7 +141,7 @@ def test_bf16_inference_of_the_shipped_model_costs_under_0_05_db():
         pytest.skip("this CPU has no native bf16 (AVX512-BF16/AMX): --amp is refused here")
     from skimage.data import chelsea
 
-    from advkit.cli.denoise import _margin, load_denoiser
+    from advkit.denoise.inference import context_margin, load_denoiser
     from advkit.denoise.evaluate import model_method, psnr_ssim
     from advkit.denoise.noise import add_noise
 
@@ -149,8 +149,8 @@ def test_bf16_inference_of_the_shipped_model_costs_under_0_05_db():
     noisy = add_noise(clean, 50, seed=0).permute(1, 2, 0).numpy()
     clean = clean.permute(1, 2, 0).numpy()
     G, _, _ = load_denoiser(None, torch.device("cpu"))
-    full = psnr_ssim(clean, model_method(G, 512, _margin(G))(noisy, 50))["psnr"]
-    half = psnr_ssim(clean, model_method(G, 512, _margin(G), amp=True)(noisy, 50))["psnr"]
+    full = psnr_ssim(clean, model_method(G, 512, context_margin(G))(noisy, 50))["psnr"]
+    half = psnr_ssim(clean, model_method(G, 512, context_margin(G), amp=True)(noisy, 50))["psnr"]
     assert full > 24 and abs(full - half) < 0.05
 
 

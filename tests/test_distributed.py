@@ -20,7 +20,7 @@ import torch.multiprocessing as mp
 import torch.nn.functional as F
 from torch import nn
 
-from advkit.cli.common import start_session
+from advkit.runtime.session import open_session
 from advkit.errors import NonFiniteLoss
 from advkit.models.registry import register_model
 from advkit.runtime import distributed
@@ -76,7 +76,7 @@ class ShardToyTrainer(Trainer):
         idx = self.dist.shard(torch.randint(len(self.features), (global_batch,), generator=self.shared))
         x, y = self.features[idx], self.targets[idx]
         if step == 2 and self.dist.rank == self.config.stop_rank:
-            self._on_sigint(2, None)  # what the SIGINT handler does
+            self._on_stop_signal(2, None)  # what the SIGINT handler does
         figures = {}
         for role, model in self.models.items():
             loss = F.mse_loss(model(x), y)
@@ -90,9 +90,10 @@ class ShardToyTrainer(Trainer):
 
 
 def _fit(out, batch_size, quiet=True, **kw):
-    session = start_session("toy-ddp", {"device": "cpu", "seed": SEED, "out": str(out), "quiet": quiet})
-    trainer = ShardToyTrainer(ShardConfig(steps=STEPS, batch_size=batch_size, log_every=1, sample_every=100,
-                                          checkpoint_every=100, **kw), session)
+    config = ShardConfig(steps=STEPS, batch_size=batch_size, log_every=1, sample_every=100, checkpoint_every=100,
+                         device="cpu", seed=SEED, **kw)
+    session = open_session("toy-ddp", config, out=out, quiet=quiet, overwrite=True)
+    trainer = ShardToyTrainer(config, session)
     try:
         trainer.fit()
     finally:

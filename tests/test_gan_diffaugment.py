@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 from advkit.errors import AdvkitError
 from advkit.gan.diffaugment import CUTOUT_RATIO, TRANSLATION_RATIO, cutout, diff_augment, parse_policy, translation
-from advkit.train.gan import GANConfig
+from advkit.train.gan_config import GANConfig
 
 
 def _shifted(x: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
@@ -73,12 +73,13 @@ def test_unknown_policy_and_toy_data_are_refused_with_the_fix():
 
 
 def test_discriminator_sees_only_augmented_images(tmp_path):
-    from advkit.cli.common import start_session
+    from advkit.runtime.session import open_session
     from advkit.train.gan import GANTrainer
 
-    session = start_session("gan-train", {"device": "cpu", "seed": 0, "out": str(tmp_path / "da"), "quiet": True})
-    trainer = GANTrainer(GANConfig(dataset="fake", arch="dcgan", loss="ns", diffaugment="cutout", steps=2, batch_size=8,
-                                   base_channels=8, eval_samples=64, grid=4), session)
+    config = GANConfig(dataset="fake", arch="dcgan", loss="ns", diffaugment="cutout", steps=2, batch_size=8,
+                       base_channels=8, eval_samples=64, grid=4, device="cpu")
+    session = open_session("gan-train", config, out=tmp_path / "da", quiet=True)
+    trainer = GANTrainer(config, session)
     seen = []
     trainer.D.register_forward_pre_hook(lambda module, args: seen.append(args[0].detach().clone()))
     trainer.fit()

@@ -9,20 +9,22 @@ import shutil
 import pytest
 import torch
 
-from advkit.cli.common import start_session
+from advkit.runtime.session import open_session
 from advkit.errors import NonFiniteLoss
 from advkit.models.registry import build_model, model_spec
 from advkit.runtime.checkpoint import latest_checkpoint, load_checkpoint
 from advkit.gan.ema import ema_pairs, ema_update
-from advkit.train.gan import GANConfig, GANTrainer
+from advkit.train.gan import GANTrainer
+from advkit.train.gan_config import GANConfig
 
 SMALL = dict(dataset="fake", batch_size=8, sample_every=100, checkpoint_every=100, eval_samples=64, grid=4,
              base_channels=8, hidden=16)
 
 
 def _trainer(tmp_path, name, **kw):
-    session = start_session("gan-train", {"device": "cpu", "seed": 0, "out": str(tmp_path / name), "quiet": True})
-    return GANTrainer(GANConfig(**{**SMALL, **kw}), session), session
+    config = GANConfig(**{**SMALL, "device": "cpu", **kw})
+    session = open_session("gan-train", config, out=tmp_path / name, quiet=True)
+    return GANTrainer(config, session), session
 
 
 def test_figures_only_on_log_steps_and_logging_does_not_change_training(tmp_path):
@@ -127,7 +129,7 @@ def test_compile_option_compiles_in_place_and_trains_a_step(tmp_path, inductor):
 def test_cuda_paths_channels_last_and_fused_adam_compute_the_same_on_cpu():
     """What build() switches on for CUDA, run on the CPU: NHWC layout and fused Adam change no values."""
     from advkit.runtime.amp import channels_last
-    from advkit.train.gan import optimizer_for
+    from advkit.train.gan_config import optimizer_for
 
     torch.manual_seed(0)
     G = build_model("dcgan-g", {"base_channels": 8, "image_size": 32})

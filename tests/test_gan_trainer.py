@@ -9,22 +9,24 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from advkit.cli.common import start_session
+from advkit.runtime.session import open_session
 from advkit.errors import AdvkitError, TrainingInterrupted
 from advkit.gan.losses import LOSSES
-from advkit.train.gan import ARCHS, GANConfig, GANTrainer
+from advkit.train.gan import GANTrainer
+from advkit.train.gan_config import ARCHS, GANConfig
 
 SMALL = dict(dataset="fake", batch_size=8, log_every=1, sample_every=2, checkpoint_every=3, eval_samples=64,
              grid=4, base_channels=8, hidden=16)
 
 
-def _trainer(tmp_path, name, **kw):
-    session = start_session("gan-train", {"device": "cpu", "seed": 0, "out": str(tmp_path / name), "quiet": True})
-    return GANTrainer(GANConfig(**{**SMALL, **kw}), session), session
+def _trainer(tmp_path, name, resume=None, **kw):
+    config = GANConfig(**{**SMALL, "device": "cpu", **kw})
+    session = open_session("gan-train", config, out=tmp_path / name, quiet=True, resume=resume)
+    return GANTrainer(config, session), session
 
 
 def _fit(tmp_path, name, resume=None, stop_after=None, **kw):
-    trainer, session = _trainer(tmp_path, name, **kw)
+    trainer, session = _trainer(tmp_path, name, resume, **kw)
     try:
         if resume:
             trainer.resume(resume)
@@ -72,7 +74,7 @@ def test_two_step_smoke_run_of_every_loss_and_arch(tmp_path, arch, loss):
         extra = {"num_classes": 10, "ema": 0.9, "pack": 2}  # conditional + EMA + PacGAN on the way
     trainer = _fit(tmp_path, f"{arch}-{loss}", steps=2, arch=arch, loss=loss, d_steps=1, **extra)
     run = trainer.run.path
-    results = json.loads((run / "results.json").read_text())
+    results = trainer.results()
     assert results["steps"] == 2 and results["d_updates"] == 2 and results["loss"] == loss
     lines = [json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines()]
     logged = {k for line in lines for k in line}
@@ -186,7 +188,7 @@ def test_image_folder_dcgan_at_64px(tmp_path):
         Image.fromarray(rng.integers(0, 256, (80, 90, 3), dtype=np.uint8)).save(folder / f"{i}.png")
     trainer = _fit(tmp_path, "folder", steps=2, arch="dcgan", dataset=str(folder), image_size=64)
     assert trainer.G(trainer.fixed_z).shape == (4, 3, 64, 64)
-    assert json.loads((trainer.run.path / "results.json").read_text())["data"].startswith("images")
+    assert trainer.results()["data"].startswith("images")
 
 
 def test_collapse_alarm_on_vanishing_d_loss_and_on_low_diversity(tmp_path):
@@ -236,7 +238,7 @@ def test_eval_gan_ring_and_stacked_mnist(tmp_path, monkeypatch):
 def test_eval_gan_reference_is_resized_like_the_training_data():
     """A 32 px generator is scored against real images resized to 32 px, as `gan train` resized its data, so the
     resize itself adds nothing to the FID (the 32 px Stacked MNIST run: 194 against 28 px real images, 47 here)."""
-    from advkit.cli.eval import _reference
+    from advkit.gan.data import evaluation_reference
     from advkit.data import load_dataset
     from advkit.data.stacked_mnist import stacked_mnist
 
@@ -245,7 +247,7 @@ def test_eval_gan_reference_is_resized_like_the_training_data():
     except AdvkitError as e:
         pytest.skip(f"offline MNIST absent: {e}")
     for dataset in ("mnist", "stacked-mnist"):
-        test, floor_split = _reference(dataset, "offline", 32)
+        test, floor_split = evaluation_reference(dataset, "offline", 32)
         assert test.images.shape[-2:] == floor_split.images.shape[-2:] == (32, 32)
         assert 0 <= test.images.min() and test.images.max() <= 1
     same = stacked_mnist(mnist, n=8, image_size=28)

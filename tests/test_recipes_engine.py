@@ -8,13 +8,14 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from advkit.cli.common import compute_options, config_from, options_from
+from advkit.cli.common import config_from, options_from, session_options
 from advkit.errors import AdvkitError
 from advkit.recipes import all_recipes, lookup, parse_recipe
+from advkit.runtime.session import RunConfig
 
 
 @dataclass
-class DemoConfig:
+class DemoConfig(RunConfig):
     steps: int = field(default=10, metadata={"help": "steps"})
     d_steps: int = 1
     lr: float = 2e-4
@@ -24,10 +25,10 @@ class DemoConfig:
 
 @click.command("demo")
 @options_from(DemoConfig)
-@compute_options
+@session_options
 def demo(**options):
     config = config_from(DemoConfig, options)
-    click.echo(f"{config.steps} {config.d_steps} {config.lr} {config.loss} {config.spectral_norm} {options['seed']}")
+    click.echo(f"{config.steps} {config.d_steps} {config.lr} {config.loss} {config.spectral_norm} {config.seed}")
 
 
 def _run(*args):
@@ -52,17 +53,18 @@ def test_unknown_key_wrong_type_and_missing_file_are_errors(tmp_path):
     unknown = tmp_path / "u.toml"
     unknown.write_text("stepz = 5\n")
     result = _run("--recipe", str(unknown))
-    assert isinstance(result.exception, AdvkitError) and "unknown key 'stepz'" in str(result.exception)
+    assert isinstance(result.exception, click.ClickException) and result.exception.exit_code == 2
+    assert "unknown key 'stepz'" in str(result.exception)
     wrong = tmp_path / "w.toml"
     wrong.write_text('steps = "many"\n')
     result = _run("--recipe", str(wrong))
     assert isinstance(result.exception, click.BadParameter) and "many" in str(result.exception)
     result = _run("--recipe", str(tmp_path / "missing.toml"))
-    assert isinstance(result.exception, AdvkitError) and "does not exist" in str(result.exception)
+    assert isinstance(result.exception, click.ClickException) and "does not exist" in str(result.exception)
     other = tmp_path / "o.toml"
     other.write_text('command = "gan train"\n')
     result = _run("--recipe", str(other))
-    assert isinstance(result.exception, AdvkitError) and "is for `advkit gan train`" in str(result.exception)
+    assert isinstance(result.exception, click.ClickException) and "is for `advkit gan train`" in str(result.exception)
 
 
 def test_shipped_recipes_parse_and_name_known_meta(tmp_path):

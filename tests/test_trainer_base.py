@@ -9,7 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from advkit.cli.common import start_session
+from advkit.runtime.session import RunConfig, open_session
 from advkit.errors import AdvkitError, NonFiniteLoss
 from advkit.runtime.checkpoint import latest_checkpoint, load_checkpoint
 from advkit.runtime.rundir import RunDir
@@ -45,9 +45,9 @@ class ToyTrainer(Trainer):
 
 
 def _train(tmp_path, name, steps, seed=0, resume=None, **kw):
-    options = {"device": "cpu", "seed": seed, "out": str(tmp_path / name), "quiet": True}
-    session = start_session("toy", options)
-    config = ToyConfig(steps=steps, batch_size=8, log_every=1, sample_every=100, checkpoint_every=3, **kw)
+    config = ToyConfig(steps=steps, batch_size=8, log_every=1, sample_every=100, checkpoint_every=3, seed=seed,
+                       device="cpu", **kw)
+    session = open_session("toy", config, out=tmp_path / name, quiet=True, resume=resume)
     trainer = ToyTrainer(config, session)
     if resume:
         trainer.resume(resume)
@@ -114,12 +114,12 @@ def test_sigint_writes_checkpoint_and_resume_continues(tmp_path):
     class Interrupting(ToyTrainer):
         def train_step(self, step):
             if step == 4:
-                self._on_sigint(2, None)  # what the SIGINT handler does
+                self._on_stop_signal(2, None)  # what the SIGINT handler does
             return super().train_step(step)
 
-    options = {"device": "cpu", "seed": 0, "out": str(tmp_path / "int"), "quiet": True}
-    session = start_session("toy", options)
-    trainer = Interrupting(ToyConfig(steps=9, batch_size=8, checkpoint_every=100), session)
+    config = ToyConfig(steps=9, batch_size=8, checkpoint_every=100, device="cpu")
+    session = open_session("toy", config, out=tmp_path / "int", quiet=True)
+    trainer = Interrupting(config, session)
     with pytest.raises(TrainingInterrupted, match="--resume"):
         trainer.fit()
     session.run.close()
@@ -137,11 +137,8 @@ def test_invalid_trainer_options_are_errors():
 
 
 def test_session_unlocks_its_run_directory_even_after_an_error(tmp_path):
-    from advkit.cli.common import start_session
-
-    options = {"device": "cpu", "seed": 0, "out": str(tmp_path / "run"), "quiet": True}
     with pytest.raises(RuntimeError, match="boom"):
-        with start_session("test", options) as session:
+        with open_session("test", RunConfig(device="cpu"), out=tmp_path / "run", quiet=True) as session:
             assert session.run._lock_file is not None
             raise RuntimeError("boom")
     assert session.run._lock_file is None
@@ -153,3 +150,50 @@ def test_resume_from_a_directory_without_checkpoints_teaches_the_fix(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(AdvkitError, match="no checkpoint in it; pass a .pt file or a run directory"):
         resolve_checkpoint(tmp_path / "empty")
+
+
+def test_resume_refuses_changed_options_and_lists_run_length_ones(tmp_path):
+    _train(tmp_path, "run", 3)
+    with pytest.raises(AdvkitError, match=r"options differ from the stored run \(--lr 0.05 -> 0.1\)"):
+        _train(tmp_path, "other", 6, resume=tmp_path / "run", lr=0.1)
+    with pytest.raises(AdvkitError, match=r"--seed 0 -> 1"):
+        _train(tmp_path, "other2", 6, resume=tmp_path / "run", seed=1)
+    longer = _train(tmp_path, "run", 6, resume=tmp_path / "run")  # more --steps: a run-length option
+    assert longer.step == 6 and longer.changed_options == {"steps": (3, 6)}
+
+
+def test_a_used_out_is_refused_unless_resumed_or_overwritten(tmp_path):
+    _train(tmp_path, "run", 3)
+    with pytest.raises(AdvkitError, match="already holds a run; pass --resume"):
+        _train(tmp_path, "run", 3)
+    config = ToyConfig(steps=2, batch_size=8, device="cpu")
+    with open_session("toy", config, out=tmp_path / "run", quiet=True, overwrite=True) as session:
+        assert not any(session.run.checkpoints.iterdir())  # emptied: no step-3 checkpoint of the old run is left
+        ToyTrainer(config, session).fit()
+    assert sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir()) == ["step-00000002.pt"]
+
+
+def test_a_command_that_fails_before_its_work_leaves_no_run_directory(tmp_path):
+    with pytest.raises(AdvkitError):
+        with open_session("toy", ToyConfig(device="cpu"), out=tmp_path / "never", quiet=True):
+            raise AdvkitError("bad input found after start-up")
+    assert not (tmp_path / "never").exists()
+
+
+def test_sigterm_checkpoints_like_ctrl_c(tmp_path):
+    import os
+    import signal
+
+    from advkit.errors import TrainingInterrupted
+
+    class Terminated(ToyTrainer):
+        def train_step(self, step):
+            if step == 4:
+                os.kill(os.getpid(), signal.SIGTERM)  # a timeout or SLURM preemption
+            return super().train_step(step)
+
+    config = ToyConfig(steps=9, batch_size=8, checkpoint_every=100, device="cpu")
+    with pytest.raises(TrainingInterrupted, match="--resume"):
+        with open_session("toy", config, out=tmp_path / "term", quiet=True) as session:
+            Terminated(config, session).fit()
+    assert load_checkpoint(latest_checkpoint(tmp_path / "term"))["step"] == 5

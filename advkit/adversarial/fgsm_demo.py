@@ -220,29 +220,18 @@ def panda_figure(x: torch.Tensor, x_adv: torch.Tensor, rows: list[dict], eps: fl
 
 def dataset_mode(victim: Victim, config: Any, session: Any) -> dict:
     """Error rate and mean confidence on wrong answers per eps (FGSM), plus PGD error; table, JSON, plot."""
-    from rich.console import Console
-    from rich.table import Table
-
     from advkit.adversarial.evaluate import robustness
     from advkit.data import load_dataset
-    from advkit.runtime.progress import track
 
     if victim.kind != "mnist":
         raise AdvkitError("--dataset needs an MNIST-sized classifier (default or an `advkit advtrain` checkpoint), "
                           "not an ImageNet model")
     test = load_dataset(config.dataset, "test").subset(config.n)
     device = next(victim.model.parameters()).device
-    progress: Callable = lambda it, desc: track(it, description=desc, quiet=session.quiet)  # noqa: E731
+    progress: Callable = lambda it, desc: session.track(it, description=desc)  # noqa: E731
     rows = robustness(victim.model, test.images.to(device), test.labels.to(device), config.eps_list(),
                       pgd_steps=config.pgd_steps, pgd_restarts=config.pgd_restarts, batch_size=config.batch_size,
-                      clip=config.clip, seed=int(session.options.get("seed", 0)), progress=progress, amp=config.amp)
-    table = Table(title=f"{victim.name} on {len(test)} images of the {test.source}")
-    for col in ("eps", "clean error", "FGSM error", "conf. on wrong (FGSM)", "PGD error"):
-        table.add_column(col, justify="right")
-    for r in rows:
-        table.add_row(f"{r['eps']:g}", f"{r['clean_error']:.2%}", f"{r['fgsm_error']:.2%}",
-                      f"{r['fgsm_wrong_confidence']:.1%}", f"{r['pgd_error']:.2%}" if "pgd_error" in r else "-")
-    Console().print(table)
+                      clip=config.clip, seed=session.seed, progress=progress, amp=config.amp)
     figure = session.run.images / "error_vs_eps.png"
     _error_plot(rows, figure, victim.name)
     session.echo(f"figure: {figure}")

@@ -18,8 +18,8 @@ COMMANDS = {
     "linear": ("advkit.cli.linear", "The linearity demo: logistic regression, and breaking a linear MNIST classifier."),
     "advtrain": ("advkit.cli.advtrain", "Adversarial training (Goodfellow et al. 2015) and fast FGSM-RS training."),
     "gan": ("advkit.cli.gan", "Train GANs (GAN, DCGAN, WGAN, WGAN-GP, SN, CGAN), sample, interpolate, toy1d."),
-    "denoise": ("advkit.cli.denoise", "Denoising GAN: train, evaluate against classical denoisers, apply."),
-    "eval": ("advkit.cli.eval", "Evaluate trained models (GAN: FID, IS, mode coverage)."),
+    "denoise": ("advkit.cli.denoise", "Denoising GAN: train, evaluate against classical denoisers, apply, export."),
+    "eval": ("advkit.cli.eval", "Evaluate trained models (GAN: FID, IS, mode coverage; the domain classifier)."),
     "recipe": ("advkit.cli.recipe", "Reproduce published results: list and run recipes, write reports."),
     "data": ("advkit.cli.data", "List, verify and fetch datasets."),
 }
@@ -53,10 +53,13 @@ def cli() -> None:
 
 def main(args: list[str] | None = None) -> None:
     """Console entry point: bad input exits 2 with one line; Ctrl-C exits 130 (after training saved a checkpoint)."""
-    from advkit.errors import TrainingInterrupted
+    from advkit.errors import AdvkitError, TrainingInterrupted
 
     try:
         code = cli.main(args=args, standalone_mode=False)
+    except AdvkitError as e:
+        click.echo(f"Error: {e.message}", err=True)
+        code = e.exit_code
     except click.UsageError as e:
         # One line, not click's usage block: say what is wrong and where the help is.
         where = e.ctx.command_path if e.ctx else "advkit"

@@ -15,6 +15,8 @@ from typing import Iterator
 
 import torch
 
+from advkit.runtime.device import to_device
+
 
 @dataclass
 class TensorData:
@@ -46,8 +48,6 @@ class TensorData:
 
     def sample(self, batch_size: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """A batch drawn uniformly with replacement (for step-based GAN training)."""
-        from advkit.runtime.amp import to_device  # (amp imports this module)
-
         idx = torch.randint(len(self), (batch_size,), generator=generator)
         idx = to_device(idx, self.images.device)  # pinned, non-blocking: the host does not wait for the GPU
         return self.images[idx], self.labels[idx]

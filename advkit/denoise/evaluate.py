@@ -24,8 +24,8 @@ import torch
 from torch import nn
 
 from advkit.data.images import list_images, load_image
+from advkit.denoise.inference import denoise as denoise_tensor
 from advkit.denoise.noise import add_noise, image_seed
-from advkit.denoise.tiling import tiled_apply
 from advkit.runtime.amp import inference_autocast
 from advkit.runtime.modules import model_device
 
@@ -41,20 +41,22 @@ def psnr_ssim(clean: np.ndarray, estimate: np.ndarray) -> dict[str, float]:
             "ssim": float(structural_similarity(clean64, est64, data_range=1.0, channel_axis=-1))}
 
 
-def model_method(model: nn.Module, tile: int = 512, margin: int = 96, amp: bool = False) -> Method:
+def model_method(model: nn.Module, tile: int = 512, margin: int | None = None, amp: bool = False) -> Method:
     """Wrap a denoiser network as a numpy method (tiled, so any image size fits in memory).
 
-    ``amp``: bf16 autocast (a GPU or a CPU with native bf16; see :func:`advkit.runtime.amp.inference_autocast`).
+    ``amp``: bf16 autocast (a GPU or a CPU with native bf16; see :func:`advkit.runtime.amp.inference_autocast`);
+    ``margin`` None: the one that makes tiles exact (:func:`advkit.denoise.inference.context_margin`).
     """
+    from advkit.denoise.inference import context_margin
+
     device = model_device(model)
     inference_autocast(device, amp)  # refuse an unsupported --amp now, before any work
+    margin = context_margin(model) if margin is None else margin  # once, not per image
 
     @torch.no_grad()
     def denoise(noisy: np.ndarray, sigma: float) -> np.ndarray:
         x = torch.from_numpy(np.ascontiguousarray(noisy.transpose(2, 0, 1)))[None].float()
-        with inference_autocast(device, amp):
-            out = tiled_apply(model.eval(), x, tile, margin)
-        return out[0].float().clamp(0, 1).permute(1, 2, 0).numpy()
+        return denoise_tensor(model, x, tile, amp, margin)[0].permute(1, 2, 0).numpy()
 
     return denoise
 

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from advkit.errors import AdvkitError
-from advkit.runtime.amp import to_device
+from advkit.runtime.device import to_device
 
 LOSSES = ("minimax", "ns", "wgan", "wgan-gp", "hinge")
 WASSERSTEIN = ("wgan", "wgan-gp")  # critics: raw scores, not probabilities

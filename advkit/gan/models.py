@@ -33,7 +33,7 @@ from torch.nn.utils.parametrizations import spectral_norm as _spectral_norm
 
 from advkit.errors import AdvkitError
 from advkit.models.registry import register_model
-from advkit.runtime.amp import to_device
+from advkit.runtime.device import to_device
 
 OUTPUTS = ("sigmoid", "tanh", "linear")
 NORMS = ("batch", "layer", "none")

@@ -23,10 +23,11 @@ from torch import nn
 from advkit.data.toy import Gaussian1D
 from advkit.errors import AdvkitError
 from advkit.gan.losses import d_loss, g_loss
+from advkit.runtime.session import RunConfig
 
 
 @dataclass
-class Toy1DConfig:
+class Toy1DConfig(RunConfig):
     steps: int = field(default=3000, metadata={"help": "Training iterations (one D and one G update each)."})
     batch_size: int = field(default=256, metadata={"help": "Batch size."})
     d_steps: int = field(default=1, metadata={"help": "D updates per G update (k of Algorithm 1)."})
@@ -82,15 +83,13 @@ def run_toy1d(config: Toy1DConfig, session) -> dict:
     import matplotlib.pyplot as plt
     from PIL import Image
 
-    from advkit.runtime.progress import training_progress
-
     data = Gaussian1D(config.data_mean, config.data_std)
     G, D = _mlp(config.hidden), _mlp(config.hidden)  # tiny: the CPU is fastest here, whatever --device says
     opt_g = torch.optim.Adam(G.parameters(), lr=config.lr, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(D.parameters(), lr=config.lr, betas=(0.5, 0.999))
     decay = lambda step: 1 - step / config.steps  # noqa: E731 - linear decay to 0
     schedules = [torch.optim.lr_scheduler.LambdaLR(o, decay) for o in (opt_g, opt_d)]
-    gen = torch.Generator().manual_seed(int(session.options.get("seed", 0)))
+    gen = torch.Generator().manual_seed(session.seed)
     xs = torch.linspace(config.data_mean - 5 * config.data_std - 2, config.data_mean + 5 * config.data_std + 2, 120)
     frame_steps = sorted({round(i * config.steps / (config.frames - 1)) for i in range(config.frames)} | {0})
     strip_steps = [0, config.steps // 3, 2 * config.steps // 3, config.steps]
@@ -110,7 +109,7 @@ def run_toy1d(config: Toy1DConfig, session) -> dict:
         frames.append(Image.open(io.BytesIO(buf.getvalue())).convert("P", palette=Image.ADAPTIVE))
 
     record(0)
-    with training_progress(config.steps, "toy1d", session.quiet) as bar:
+    with session.progress(config.steps, "toy1d") as bar:
         for step in range(1, config.steps + 1):
             # D phase, k times: max_D E_x[log D(x)] + E_z[log(1 - D(G(z)))]
             for _ in range(config.d_steps):

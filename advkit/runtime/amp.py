@@ -117,17 +117,6 @@ def channels_last(obj: T, enabled: bool = True) -> T:
     return obj
 
 
-def to_device(x: torch.Tensor, device: torch.device | str, non_blocking: bool = True) -> torch.Tensor:
-    """Copy to ``device``; host-to-GPU copies go through pinned memory and do not block the host.
-
-    Pin a whole dataset once (:func:`place_dataset`) rather than every batch: pinning allocates."""
-    device = torch.device(device)
-    if device.type == "cuda" and x.device.type == "cpu":
-        pinned = x if x.is_pinned() else x.pin_memory()
-        return pinned.to(device, non_blocking=non_blocking)
-    return x.to(device)
-
-
 def choose_placement(nbytes: int, device_type: str, free_bytes: int | None, fraction: float = 0.25) -> Placement:
     """Where a dataset of ``nbytes`` should live: on the GPU when it takes at most ``fraction`` of the free
     memory (the rest is for activations), else in pinned host memory; on the CPU, where it is."""

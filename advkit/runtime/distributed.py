@@ -14,7 +14,7 @@ Launch (``torchrun`` sets WORLD_SIZE, RANK, LOCAL_RANK, MASTER_ADDR, MASTER_PORT
 
     torchrun --nproc_per_node=4 -m advkit.cli.main gan train --arch dcgan --dataset mnist
 
-What :func:`setup` (called by ``start_session``) and :meth:`DistContext.prepare` (called by ``Trainer``) do:
+What :func:`setup` (called by ``open_session``) and :meth:`DistContext.prepare` (called by ``Trainer``) do:
 
 * process group: NCCL when the run's device is CUDA (each process uses ``cuda:LOCAL_RANK``), gloo on the CPU;
 * seeds: every process seeds with ``--seed`` *before* building models, so initial weights are identical (and

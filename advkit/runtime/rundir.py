@@ -8,6 +8,9 @@
       checkpoints/     step-<8-digit step>.pt (+ best.pt)
       .lock            held while a process writes here: a second run on the same directory is refused
 
+A run never mixes with another: a non-empty ``--out`` is refused unless the run resumes in it (``reuse``) or asks
+to ``overwrite`` it (emptied first).
+
     >>> run = RunDir.create("gan-train", out=None)
     >>> run.save_config({"lr": 2e-4}); run.log(10, loss=0.7)
 """
@@ -18,6 +21,7 @@ import fcntl
 import json
 import math
 import os
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -33,21 +37,27 @@ class RunDir:
         self._writer = None
         self._lock_file = None
         if main_process:
-            try:
-                for sub in ("images", "checkpoints"):
-                    (self.path / sub).mkdir(parents=True, exist_ok=True)
-                probe = self.path / ".write-test"
-                probe.write_text("ok")
-                probe.unlink()
-            except OSError as e:
-                raise AdvkitError(f"cannot write to run directory {self.path} ({e.strerror}); pass a writable --out DIR") from None
+            ensure_writable(self.path, "run directory")
+            for sub in ("images", "checkpoints"):
+                (self.path / sub).mkdir(parents=True, exist_ok=True)
             if lock:
                 self._acquire_lock()
 
     @classmethod
-    def create(cls, command: str, out: str | os.PathLike | None = None, root: str = "runs", **kw) -> "RunDir":
-        """``out`` if given, else ``runs/<command>-<YYYYmmdd-HHMMSS>`` (a suffix keeps same-second runs apart)."""
+    def create(cls, command: str, out: str | os.PathLike | None = None, root: str = "runs", reuse: bool = False,
+               overwrite: bool = False, **kw) -> "RunDir":
+        """``out`` if given, else ``runs/<command>-<YYYYmmdd-HHMMSS>`` (a suffix keeps same-second runs apart).
+
+        A non-empty ``out`` is refused unless ``reuse`` (resume in it) or ``overwrite`` (empty it first)."""
         if out:
+            out = Path(out)
+            if out.is_dir() and any(out.iterdir()) and not reuse:
+                if (out / ".lock").exists():
+                    cls(out).close()  # refuses (one line) when another process is writing there
+                if not overwrite:
+                    raise AdvkitError(f"--out {out} already holds a run; pass --resume {out} to continue it, "
+                                      "--overwrite to replace it, or another --out")
+                shutil.rmtree(out)
             return cls(out, **kw)
         stamp = time.strftime("%Y%m%d-%H%M%S")
         base = Path(root) / f"{command.replace(' ', '-')}-{stamp}"
@@ -125,12 +135,30 @@ class RunDir:
         self.close()
 
 
+def ensure_writable(folder: str | os.PathLike, what: str = "--out") -> Path:
+    """Create ``folder`` if needed and check that files can be written there (one-line error otherwise)."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as e:
+        raise AdvkitError(f"cannot write to {what} {folder} ({e.strerror}); pass a writable --out folder") from None
+    return folder
+
+
 def write_json(path: str | os.PathLike, data: Any) -> None:
     """Write JSON atomically (temp file + replace), so a crash never leaves half a file."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(data, indent=2, sort_keys=False, default=_jsonable) + "\n")
     os.replace(tmp, path)
+
+
+def plain(data: Any) -> Any:
+    """``data`` as JSON would store it (tensors and numpy scalars as numbers, paths as text)."""
+    return json.loads(json.dumps(data, default=_jsonable))
 
 
 def _jsonable(value: Any) -> Any:

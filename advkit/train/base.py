@@ -12,7 +12,8 @@ A trainer subclass writes only what is specific to it::
             ...
             return {"loss": loss.item()}
 
-    ClassifierTrainer(config, session).fit()
+    with open_session("advtrain", config) as session:     # advkit.runtime.session
+        ClassifierTrainer(config, session).fit()
 
 Exact resume: a checkpoint holds every model, optimizer, the global RNG states, the trainer's data
 generator and whatever :meth:`extra_state` returns (EMA weights, schedulers), so a resumed run draws the
@@ -21,7 +22,6 @@ same batches and noise as an uninterrupted one.
 
 from __future__ import annotations
 
-import dataclasses
 from abc import ABC, abstractmethod
 import math
 import signal
@@ -36,12 +36,17 @@ from advkit.errors import AdvkitError, NonFiniteLoss, TrainingInterrupted
 from advkit.runtime import distributed
 from advkit.runtime.checkpoint import (checkpoint_path, load_checkpoint, prune_checkpoints,
                                        resolve_checkpoint, save_checkpoint)
-from advkit.runtime.progress import training_progress
 from advkit.runtime.seeding import rng_state, set_rng_state
+from advkit.runtime.session import RunConfig, config_dict
+
+# Options that only say how long to run and how often to report: a resumed run may change them (e.g. train on to
+# more --steps); any other difference from the stored config is refused.
+RUN_LENGTH_OPTIONS = ("steps", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints", "eval_samples",
+                      "device", "deterministic", "compile")
 
 
 @dataclass
-class TrainerConfig:
+class TrainerConfig(RunConfig):
     """Options every trainer shares (the shared part of the defaults table)."""
     steps: int = field(default=1000, metadata={"help": "Optimizer steps (generator steps for GANs)."})
     batch_size: int = field(default=128, metadata={"help": "Batch size."})
@@ -66,17 +71,17 @@ class Trainer(ABC):
         self.session = session
         self.device: torch.device = session.device
         self.run = session.run
-        self.quiet = session.quiet
         self.step = 0
         self.models: dict[str, nn.Module] = {}
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
         # Under torchrun: rank, world size, gradient averaging (advkit.runtime.distributed); a no-op alone.
         self.dist: distributed.DistContext = getattr(session, "dist", None) or distributed.SINGLE
-        self.seed = int(session.options.get("seed", 0))
+        self.seed = int(config.seed)
         # Data order and noise come from this generator (CPU, so they are device-independent); it is checkpointed.
         # Each rank gets its own stream (rank 0 keeps --seed), so ranks train on different batches.
         self.generator = torch.Generator().manual_seed(distributed.rank_seed(self.seed, self.dist.rank))
         self._stop_requested = False
+        self.changed_options: dict[str, tuple] = {}  # run-length options a resume changed ({name: (old, new)})
         self.build()
         self.dist.prepare(self.models, self.optimizers, self.seed)
 
@@ -125,7 +130,7 @@ class Trainer(ABC):
 
     # ------------------------------------------------------------------ checkpoints
     def config_dict(self) -> dict:
-        return dataclasses.asdict(self.config) if dataclasses.is_dataclass(self.config) else dict(self.config)
+        return config_dict(self.config)
 
     def save(self, path: Path | None = None) -> Path | None:
         if not self.run.main_process:
@@ -145,6 +150,7 @@ class Trainer(ABC):
         except AdvkitError as e:
             raise AdvkitError(f"--resume: {e.message} (or start without --resume)") from None
         payload = load_checkpoint(path)
+        self.changed_options = compare_configs(payload["config"], self.config_dict(), path)
         missing = set(self.checkpoint_models()) - set(payload["state"])
         if missing:
             raise AdvkitError(f"--resume {path}: checkpoint lacks model(s) {', '.join(sorted(missing))}: it was written "
@@ -171,7 +177,7 @@ class Trainer(ABC):
         self.dist.reseed_after_resume(self.generator, self.seed, self.step)
 
     # ------------------------------------------------------------------ the loop
-    def _on_sigint(self, signum, frame) -> None:
+    def _on_stop_signal(self, signum, frame) -> None:
         if self._stop_requested:  # a second Ctrl-C: stop at once
             raise KeyboardInterrupt
         self._stop_requested = True
@@ -180,13 +186,15 @@ class Trainer(ABC):
         """Train to ``config.steps``; returns the last logged figures."""
         total = self.config.steps
         last: dict[str, float] = {}
-        previous_handler = signal.getsignal(signal.SIGINT)
+        # Ctrl-C and SIGTERM (a timeout, SLURM preemption) both stop after the current step with a checkpoint.
+        previous = {}
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                previous[sig] = signal.signal(sig, self._on_stop_signal)
+            except ValueError:  # not the main thread (e.g. inside some test runners): no signal handling
+                pass
         try:
-            signal.signal(signal.SIGINT, self._on_sigint)
-        except ValueError:  # not the main thread (e.g. inside some test runners): no Ctrl-C handling
-            previous_handler = None
-        try:
-            with training_progress(total, type(self).__name__, self.quiet, completed=self.step) as bar:
+            with self.session.progress(total, type(self).__name__, completed=self.step) as bar:
                 while self.step < total:
                     figures = self.train_step(self.step)
                     # Ctrl-C is read once, so the checks and the save below agree (a later one waits a step).
@@ -218,6 +226,18 @@ class Trainer(ABC):
                         raise TrainingInterrupted(f"checkpoint saved at step {self.step}; continue with "
                                                   f"--resume {self.run.path}")
         finally:
-            if previous_handler is not None:
-                signal.signal(signal.SIGINT, previous_handler)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
         return last
+
+
+def compare_configs(stored: dict, new: dict, source) -> dict[str, tuple]:
+    """The run-length options that differ between a checkpoint's config and this run's ({name: (old, new)});
+    any other difference is refused in one line naming the options."""
+    differing = {k: (stored[k], v) for k, v in new.items() if k in stored and stored[k] != v}
+    refused = {k: pair for k, pair in differing.items() if k not in RUN_LENGTH_OPTIONS}
+    if refused:
+        named = ", ".join(f"--{k.replace('_', '-')} {old!r} -> {new!r}" for k, (old, new) in refused.items())
+        raise AdvkitError(f"--resume {source}: options differ from the stored run ({named}); resume with the "
+                          "original options, or start a new run with another --out")
+    return {k: pair for k, pair in differing.items() if k in RUN_LENGTH_OPTIONS}

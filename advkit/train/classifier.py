@@ -9,7 +9,8 @@ The step is the only thing written here (the loop, checkpoints, resume, logging 
                 watched every ``--overfit-check-every`` steps and the most robust weights are kept.
 
     config = ClassifierConfig(arch="maxout", alpha=0.5, eps=0.25, steps=2000)
-    ClassifierTrainer(config, session).fit()    # session from advkit.cli.common.start_session
+    with open_session("advtrain", config) as session:      # advkit.runtime.session
+        ClassifierTrainer(config, session).fit()
 """
 
 from __future__ import annotations

@@ -17,7 +17,8 @@ generator draws (so a resumed run draws the same noise); bf16 autocast and chann
 learning rate follows a cosine decay, a function of the step alone (nothing extra to checkpoint).
 
     >>> config = DenoiseConfig(data="../shared/data/denoise/CBSD432", val="../shared/data/denoise/CBSD68")
-    >>> run_trainer(DenoiseTrainer, config, start_session("denoise-train", options))
+    >>> with open_session("denoise-train", config) as session:
+    ...     figures = DenoiseTrainer(config, session).fit()
 """
 
 from __future__ import annotations
@@ -140,7 +141,7 @@ class DenoiseTrainer(Trainer):
         self._bf16 = training_bf16(self.device, c.bf16, c.cpu_bf16)
         self.val_set = self._load_val()
         # A fixed batch for the sample grids: the same crops and noise every time, so grids show progress.
-        fixed = torch.Generator().manual_seed(int(self.session.options.get("seed", 0)) + 1)
+        fixed = torch.Generator().manual_seed(self.seed + 1)
         self.grid_clean = self.data.sample(c.grid, fixed)
         self.grid_noisy = self._corrupt(self.grid_clean, fixed)
         self.best_psnr = -math.inf
@@ -155,7 +156,7 @@ class DenoiseTrainer(Trainer):
             return []
         if Path(c.val).resolve() == Path(c.data).resolve():
             raise AdvkitError("--val is the training folder: validate on held-out images (e.g. CBSD68 when training on CBSD432)")
-        seed = int(self.session.options.get("seed", 0))
+        seed = self.seed
         out = []
         for path in list_images(c.val)[: c.val_images]:
             clean = load_image(path, "RGB")

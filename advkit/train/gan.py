@@ -15,7 +15,11 @@ sum of the losses only on the steps the base acts on (:meth:`deferred_non_finite
 channels_last convolutions (dcgan), fused Adam; ``--compile`` adds torch.compile of G and D.
 
     >>> config = GANConfig(arch="mlp", loss="ns", dataset="mnist", steps=10_000)
-    >>> run_trainer(GANTrainer, config, start_session("gan-train", options))
+    >>> with open_session("gan-train", config) as session:
+    ...     figures = GANTrainer(config, session).fit()
+
+The configuration (:class:`~advkit.train.gan_config.GANConfig`), the data pipeline (:mod:`advkit.gan.data`) and
+the periodic evaluation (:mod:`advkit.gan.evaluation`) live in their own files.
 """
 
 from __future__ import annotations
@@ -28,110 +32,19 @@ from pathlib import Path
 
 import torch
 
-from advkit.errors import AdvkitError
-from advkit.gan.losses import LOSSES, WASSERSTEIN, clip_weights, d_loss, d_probability, g_loss, gradient_penalty
+from advkit.gan.data import TOY_DATASETS, training_data
 from advkit.gan.diffaugment import diff_augment, parse_policy
 from advkit.gan.ema import ema_decay, ema_pairs, ema_update, recalibrate_batch_norm
+from advkit.gan.evaluation import TrainingEvaluation
+from advkit.gan.losses import WASSERSTEIN, clip_weights, d_loss, d_probability, g_loss, gradient_penalty
 from advkit.gan.models import has_batch_norm
+from advkit.gan.sampling import generate
 from advkit.models.registry import build_model
-from advkit.runtime.amp import channels_last, place_dataset, to_device, training_bf16
+from advkit.runtime.amp import channels_last, training_bf16
+from advkit.runtime.device import to_device
 from advkit.runtime.modules import eval_mode
-from advkit.train.base import Trainer, TrainerConfig
-
-ARCHS = ("mlp", "dcgan")
-IMAGE_DATASETS = ("mnist", "fashion-mnist", "stl10", "stacked-mnist", "fake")
-TOY_DATASETS = ("ring", "gaussian1d")
-
-
-@dataclass
-class GANConfig(TrainerConfig):
-    """``advkit gan train`` options; defaults are the source's MNIST GAN (mlp, ns, 10k iterations, batch 128)."""
-    steps: int = field(default=10_000, metadata={"help": "Generator updates (iterations of Algorithm 1)."})
-    arch: str = field(default="mlp", metadata={"help": "mlp (the source's GAN) or dcgan.", "choices": ARCHS})
-    loss: str = field(default="ns", metadata={"help": "GAN objective (see advkit/gan/losses.py).", "choices": LOSSES})
-    dataset: str = field(default="mnist", metadata={
-        "help": "mnist | fashion-mnist | stl10 | stacked-mnist | fake | ring | gaussian1d | an image folder path."})
-    data_source: str = field(default="auto", metadata={"help": "MNIST files: auto | offline (5k subset) | full.",
-                                                       "choices": ("auto", "offline", "full")})
-    image_size: int = field(default=0, metadata={"help": "Image size: 28, 32 or 64 (0 = the data's own, 64 for "
-                                                         "stl10 and folders)."})
-    z_dim: int = field(default=100, metadata={"help": "Noise dimension (z ~ U[-1, 1])."})
-    hidden: int = field(default=128, metadata={"help": "mlp: hidden units per layer."})
-    layers: int = field(default=0, metadata={"help": "mlp: hidden layers (0 = 1 for images as the source, 2 for toy data)."})
-    base_channels: int = field(default=64, metadata={"help": "dcgan: channels of D's first / G's last conv layer."})
-    num_classes: int = field(default=0, metadata={"help": "Conditional GAN with N classes (0 = unconditional)."})
-    spectral_norm: bool = field(default=False, metadata={"help": "Spectral normalization on every D layer."})
-    d_norm: str = field(default="auto", metadata={"help": "dcgan D normalization (auto: batch; layer for wgan-gp; "
-                                                          "none with spectral norm).",
-                                                  "choices": ("auto", "batch", "layer", "none")})
-    pack: int = field(default=1, metadata={"help": "PacGAN: D judges this many samples jointly (1 = off)."})
-    diffaugment: str = field(default="", metadata={
-        "help": "DiffAugment policy for small datasets: a comma list of color, translation, cutout applied to "
-                "everything D sees, real and fake (Zhao et al. 2020; '' = off)."})
-    d_steps: int = field(default=0, metadata={"help": "D updates per G update (0 = 5 for wgan/wgan-gp, else 1)."})
-    g_steps: int = field(default=1, metadata={"help": "G updates per iteration (carpedm20's DCGAN used 2)."})
-    lr: float = field(default=0.0, metadata={"help": "Learning rate (0 = default: Adam 1e-3 mlp, 2e-4 dcgan, "
-                                                     "1e-4 wgan-gp; RMSProp 5e-5 wgan)."})
-    beta1: float = field(default=-1.0, metadata={"help": "Adam beta1 (-1 = default: 0.9 mlp, 0.5 dcgan/wgan-gp)."})
-    beta2: float = field(default=-1.0, metadata={"help": "Adam beta2 (-1 = default: 0.999; 0.9 for wgan-gp)."})
-    clip: float = field(default=0.01, metadata={"help": "wgan: clip D's weights to [-clip, clip]."})
-    gp_weight: float = field(default=10.0, metadata={"help": "wgan-gp: gradient-penalty weight lambda."})
-    ema: float = field(default=0.0, metadata={"help": "EMA decay of G's weights for samples/eval (0 = off; e.g. 0.999), warmed up as min(ema, (1+n)/(10+n)) after n G updates."})
-    bf16: bool = field(default=True, metadata={"help": "bf16 autocast on CUDA (on the CPU see --cpu-bf16)."})
-    cpu_bf16: bool = field(default=False, metadata={"help": "bf16 autocast on the CPU too, where it is native (AVX512-BF16/AMX; about 2x faster steps here, bench/bench_dcgan.py); refused where emulated."})
-    compile: bool = field(default=False, metadata={
-        "help": "torch.compile G and D (the first steps compile for a while; wgan-gp compiles G only: its "
-                "gradient penalty differentiates D twice, which compiled graphs do not support)."})
-    grid: int = field(default=16, metadata={"help": "Samples in each fixed-noise grid (the source: 16 = 4x4)."})
-    eval_samples: int = field(default=2000, metadata={"help": "Samples per periodic evaluation (domain FID/IS, modes)."})
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.arch not in ARCHS:
-            raise AdvkitError(f"--arch must be one of {', '.join(ARCHS)}; got {self.arch!r}")
-        if self.loss not in LOSSES:
-            raise AdvkitError(f"--loss must be one of {', '.join(LOSSES)}; got {self.loss!r}")
-        for name in ("z_dim", "hidden", "base_channels", "g_steps", "grid", "eval_samples", "pack"):
-            if getattr(self, name) <= 0:
-                raise AdvkitError(f"--{name.replace('_', '-')} must be a positive integer; got {getattr(self, name)}")
-        for name in ("d_steps", "num_classes", "layers", "image_size", "lr", "clip", "gp_weight"):
-            if getattr(self, name) < 0:
-                raise AdvkitError(f"--{name.replace('_', '-')} must be >= 0; got {getattr(self, name)}")
-        if not 0 <= self.ema < 1:
-            raise AdvkitError(f"--ema must be in [0, 1) (0 = off, 0.999 typical); got {self.ema}")
-        if self.batch_size % self.pack:
-            raise AdvkitError(f"--batch-size {self.batch_size} must be a multiple of --pack {self.pack}")
-        if self.dataset in TOY_DATASETS and self.arch != "mlp":
-            raise AdvkitError(f"--dataset {self.dataset} is vector data: use --arch mlp")
-        self.diffaugment = ",".join(parse_policy(self.diffaugment))  # checked and canonical before any data loads
-        if self.dataset in TOY_DATASETS and self.diffaugment:
-            raise AdvkitError(f"--dataset {self.dataset} is vector data: --diffaugment augments images; drop it")
-        if self.dataset in TOY_DATASETS and self.num_classes:
-            raise AdvkitError(f"--dataset {self.dataset} has no labels: drop --num-classes")
-        # Resolve the "per loss / per arch" defaults so config.json and checkpoints hold the values used.
-        wgan = self.loss in WASSERSTEIN
-        self.d_steps = self.d_steps or (5 if wgan else 1)
-        self.layers = self.layers or (2 if self.dataset in TOY_DATASETS else 1)
-        if self.d_norm == "auto":
-            self.d_norm = "none" if self.spectral_norm else "layer" if self.loss == "wgan-gp" else "batch"
-        if self.loss == "wgan-gp" and self.d_norm == "batch":
-            raise AdvkitError("wgan-gp penalizes per-sample gradients, which batch norm in D mixes: use --d-norm layer or none")
-        default_lr = {"wgan": 5e-5, "wgan-gp": 1e-4}.get(self.loss, 1e-3 if self.arch == "mlp" else 2e-4)
-        self.lr = self.lr or default_lr
-        if self.beta1 < 0:
-            self.beta1 = 0.9 if self.arch == "mlp" and self.loss != "wgan-gp" else 0.5
-        if self.beta2 < 0:
-            self.beta2 = 0.9 if self.loss == "wgan-gp" else 0.999
-
-
-def optimizer_for(config: GANConfig, params, fused: bool = False) -> torch.optim.Optimizer:
-    """``fused=True`` (CUDA): the whole Adam update in one kernel instead of several multi-tensor ones."""
-    if config.loss == "wgan":
-        # Arjovsky et al.: momentum-based optimizers destabilize the clipped critic; they use RMSProp.
-        return torch.optim.RMSprop(params, lr=config.lr)
-    # fused=None keeps torch's default (foreach), so CPU runs and their checkpoints are unchanged.
-    return torch.optim.Adam(params, lr=config.lr, betas=(config.beta1, config.beta2), fused=fused or None)
-
+from advkit.train.base import Trainer
+from advkit.train.gan_config import GANConfig, optimizer_for
 
 class GANTrainer(Trainer):
     config: GANConfig
@@ -139,7 +52,8 @@ class GANTrainer(Trainer):
     # ------------------------------------------------------------------ build
     def build(self) -> None:
         c = self.config
-        self.data, self.eval_reference = self._load_data()
+        self.data, self.eval_reference, self._rescale = training_data(c, self.device)
+        self.evaluation = TrainingEvaluation(c, self.data, self.eval_reference, self.device)
         self.toy = c.dataset in TOY_DATASETS
         g_args, d_args = self._model_args()
         cuda = self.device.type == "cuda"
@@ -161,7 +75,7 @@ class GANTrainer(Trainer):
             if c.loss != "wgan-gp":
                 self.D.compile()
         # Fixed noise for the sample grids: the same z every time, so the grids show training progress.
-        fixed = torch.Generator().manual_seed(int(self.session.options.get("seed", 0)) + 1)
+        fixed = torch.Generator().manual_seed(self.seed + 1)
         self.fixed_z = self.G.noise(c.grid, fixed)
         self.fixed_y = (torch.arange(c.grid) % c.num_classes).to(self.device) if c.num_classes else None
         self.d_updates = self.g_updates = 0
@@ -171,7 +85,7 @@ class GANTrainer(Trainer):
         self._augment_policy = parse_policy(c.diffaugment)
         self._concat_d = not has_batch_norm(self.models["D"])  # one D call on [real; fake] (no BN to mix)
         self._bf16 = training_bf16(self.device, c.bf16, c.cpu_bf16)  # asked once, not per step
-        self._domain = None  # lazily built DomainMetric (None when the data has no domain classifier)
+        self.final: dict = {}
         # The NaN guard's evidence, kept on the device: running sums of D's and G's losses since the last check
         # (finite exactly when every loss added was) and the 1-based steps they cover.
         self._loss_sums = torch.zeros(2, device=self.device)
@@ -196,44 +110,6 @@ class GANTrainer(Trainer):
             recalibrate_batch_norm(G_ema)  # a no-op for a G without batch norm
             self._calibrated_at = self.g_updates
         return G_ema
-
-    def _load_data(self):
-        c = self.config
-        self._rescale = False
-        if c.dataset in TOY_DATASETS:
-            from advkit.data.toy import TOY_DATASETS as toys
-
-            return toys[c.dataset](), None
-        if c.dataset == "stacked-mnist":
-            from advkit.data import load_dataset
-            from advkit.data.stacked_mnist import stacked_mnist
-
-            data = stacked_mnist(load_dataset("mnist", "train", c.data_source), image_size=c.image_size or None)
-        elif c.dataset in IMAGE_DATASETS:
-            from advkit.data import load_dataset
-
-            size = c.image_size or (64 if c.dataset == "stl10" else None)
-            data = load_dataset(c.dataset, "unlabeled" if c.dataset == "stl10" and not c.num_classes else "train",
-                                c.data_source, image_size=size)
-        elif Path(c.dataset).is_dir():
-            from advkit.data.folders import ImageCrops
-
-            self._rescale = c.arch == "dcgan"  # crops come in [0, 1]; a tanh generator trains on [-1, 1]
-            # Mirror images only: a GAN must not learn upside-down photos. Held on the device when there is one.
-            crops = ImageCrops.from_folder(c.dataset, crop=c.image_size or 64, device=self.device, symmetries="hflip")
-            reference = crops.sample(500, torch.Generator().manual_seed(0)).cpu()  # fixed real crops: the diversity reference
-            return crops, reference
-        else:
-            raise AdvkitError(f"--dataset {c.dataset!r} is neither a known dataset ({', '.join(IMAGE_DATASETS + TOY_DATASETS)}) "
-                              "nor an image folder")
-        if c.num_classes and c.num_classes != data.num_classes:
-            raise AdvkitError(f"--num-classes {c.num_classes}: {data.name} has {data.num_classes} classes")
-        # Up to 10k [0, 1] images for evaluation (before any rescaling for tanh), a random subset: files may be
-        # sorted by class.
-        reference = data.images[torch.randperm(len(data), generator=torch.Generator().manual_seed(0))[:10_000]]
-        if c.arch == "dcgan":  # tanh generator: train on [-1, 1]
-            data = type(data)(data.images * 2 - 1, data.labels, data.name, data.source, data.num_classes)
-        return place_dataset(data, self.device), reference  # on the GPU when it fits: a batch is an index
 
     def _image_shape(self) -> list[int]:
         if self.config.dataset in TOY_DATASETS:
@@ -363,10 +239,7 @@ class GANTrainer(Trainer):
     def _alarm(self, step: int, message: str) -> None:
         self.alarms.append(f"step {step}: {message}")
         self.run.log(step, collapse_alarm=1.0)
-        if not self.quiet:
-            from advkit.runtime.progress import console
-
-            console.print(f"[yellow]warning[/] step {step}: {message}")
+        self.session.warn(f"step {step}: {message}")
 
     def _check_discriminator(self, step: int, figures: dict) -> None:
         # D's loss ~ 0 means D separates real from fake perfectly: G gets no useful gradient (minimax) or
@@ -379,29 +252,22 @@ class GANTrainer(Trainer):
 
     # ------------------------------------------------------------------ samples and evaluation
     @torch.no_grad()
-    def _generate(self, n: int, generator: torch.Generator, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """n samples in data space ([0, 1] images or toy vectors) from the sampling generator, in eval mode."""
-        G, out = self.sampler, []
-        with eval_mode(G):
-            for start in range(0, n, 1000):
-                m = min(1000, n - start)
-                y = labels[start:start + m] if labels is not None else (
-                    torch.randint(self.config.num_classes, (m,), generator=generator).to(self.device)
-                    if self.config.num_classes else None)
-                z = G.noise(m, generator)
-                out.append((G(z, y).float() if self.toy else G.images(z, y)).cpu())
-        return torch.cat(out)
-
-    @torch.no_grad()
     def sample(self, step: int) -> None:
         from torchvision.utils import make_grid, save_image
 
         G = self.sampler
-        with eval_mode(G):
-            samples = (G(self.fixed_z, self.fixed_y) if self.toy else G.images(self.fixed_z, self.fixed_y)).float().cpu()
         if self.toy:
-            self._toy_figure(step)
+            from advkit.gan.figures import toy_figure
+
+            real, _ = self.data.sample(2000, torch.Generator().manual_seed(8))
+            fake = generate(G, 2000, torch.Generator().manual_seed(7))
+            c = self.config
+            variant = (f", pack {c.pack}" if c.pack > 1 else "") + (f", EMA {c.ema}" if c.ema else "") + (
+                ", SN" if c.spectral_norm else "")
+            toy_figure(real, fake, f"{c.loss}{variant}, step {step}", self.run.images / f"step-{step:08d}.png")
         else:
+            with eval_mode(G):
+                samples = G.images(self.fixed_z, self.fixed_y).float().cpu()
             nrow = max(1, int(math.sqrt(samples.shape[0])))
             save_image(samples, self.run.images / f"step-{step:08d}.png", nrow=nrow, padding=2)
             self.run.writer.add_image("samples", make_grid(samples.clamp(0, 1), nrow=nrow), step)
@@ -410,95 +276,28 @@ class GANTrainer(Trainer):
             for name, p in self.models[role].named_parameters():
                 self.run.writer.add_histogram(f"{role}/{name}", p.detach().float().cpu(), step)
 
-    def _toy_figure(self, step: int) -> None:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        g = torch.Generator().manual_seed(7)
-        fake = self._generate(2000, g)
-        real, _ = self.data.sample(2000, torch.Generator().manual_seed(8))
-        fig, ax = plt.subplots(figsize=(4, 4))
-        if fake.shape[1] == 2:
-            ax.scatter(real[:, 0], real[:, 1], s=2, c="tab:blue", label="data")
-            ax.scatter(fake[:, 0], fake[:, 1], s=2, c="tab:red", alpha=0.5, label="G(z)")
-            ax.set_xlim(-3, 3), ax.set_ylim(-3, 3), ax.set_aspect("equal")
-        else:
-            ax.hist(real[:, 0].numpy(), bins=60, density=True, alpha=0.5, label="data")
-            ax.hist(fake[:, 0].numpy(), bins=60, density=True, alpha=0.5, label="G(z)")
-        c = self.config
-        variant = (f", pack {c.pack}" if c.pack > 1 else "") + (f", EMA {c.ema}" if c.ema else "") + (
-            ", SN" if c.spectral_norm else "")
-        ax.set_title(f"{c.loss}{variant}, step {step}")
-        ax.legend(loc="upper right", fontsize=7)
-        fig.savefig(self.run.images / f"step-{step:08d}.png", dpi=80, bbox_inches="tight")
-        plt.close(fig)
-
-    def _domain_metric(self):
-        if self._domain is None:
-            from advkit.gan.metrics.domain import DOMAIN_DATASETS, DomainMetric
-
-            base = "mnist" if self.config.dataset == "stacked-mnist" else self.config.dataset
-            if base not in DOMAIN_DATASETS or self.eval_reference is None:
-                self._domain = False
-            else:
-                try:
-                    self._domain = DomainMetric.for_dataset(self.config.dataset, self.eval_reference[:5000], self.device)
-                except AdvkitError as e:  # no shipped classifier: train on, without the domain metric
-                    self.alarms.append(f"no domain metric: {e.message}")
-                    self._domain = False
-        return self._domain
-
     def evaluate(self, step: int) -> dict[str, float]:
-        c = self.config
-        g = torch.Generator().manual_seed(12345)  # the same evaluation noise every time; training RNG untouched
-        figures: dict = {}
-        if self.toy:
-            if c.dataset == "ring":
-                from advkit.gan.metrics.modes import ring_modes
-
-                ring = ring_modes(self._generate(c.eval_samples, g), self.data.centers, self.data.std)
-                figures = {"modes": ring["modes"], "high_quality": ring["high_quality"]}
-                score = ring["modes"] + ring["high_quality"]
-            else:
-                fake = self._generate(c.eval_samples, g)
-                figures = {"g_mean": float(fake.mean()), "g_std": float(fake.std())}
-                score = None
-        else:
-            metric = self._domain_metric()
-            # A conditional G is asked for every class in turn, so its samples can be checked against their labels.
-            labels = (torch.arange(c.eval_samples) % c.num_classes).to(self.device) if c.num_classes else None
-            fake = self._generate(c.eval_samples, g, labels)
-            figures["diversity"] = _diversity(fake) / max(_diversity(self.eval_reference[:c.eval_samples]), 1e-12)
-            if figures["diversity"] < 0.5:
-                self._alarm(step, f"sample diversity fell to {figures['diversity']:.2f} of the data's: mode collapse")
-            score = None
-            if metric:
-                found = metric.evaluate(fake)
-                found.pop("class_histogram", None)
-                if labels is not None and "domain_is" in found:
-                    # CGAN check: the share of samples the domain classifier puts in their requested class.
-                    found["label_accuracy"] = float((metric.predict(fake) == labels.cpu()).float().mean())
-                figures.update(found)
-                score = -found["domain_fid"]
+        figures, score, warnings = self.evaluation.measure(self.sampler)
+        for message in warnings:
+            self._alarm(step, message)
         if score is not None and (not self.best or score > self.best["score"]):
             # Keep the best checkpoint by the domain metric (FID; modes + quality for the ring).
             self.best = {"score": score, "step": step, **figures}
             self.save(self.run.checkpoints / "best.pt")
-        if step == c.steps:
-            self._write_results(step, figures)
+        if step == self.config.steps:
+            self.final = figures
         return figures
 
-    def _write_results(self, step: int, figures: dict) -> None:
-        src = getattr(self.data, "source", self.config.dataset)
-        self.run.save_json("results.json", {
-            "command": "gan train", "arch": self.config.arch, "loss": self.config.loss, "dataset": self.config.dataset,
-            "data": src, "device": str(self.device), "steps": step, "d_updates": self.d_updates,
-            "g_updates": self.g_updates, "final": figures,
-            "best": {k: v for k, v in self.best.items() if k != "score"}, "alarms": self.alarms,
-            "metric_note": "domain FID/IS: LeNet-style classifier trained by advkit, not Inception" if self._domain else "",
-        })
+    def results(self) -> dict:
+        """The run's headline figures: the last evaluation, the best checkpoint's, the alarms."""
+        c = self.config
+        return {"command": "gan train", "arch": c.arch, "loss": c.loss, "dataset": c.dataset,
+                "data": getattr(self.data, "source", c.dataset), "device": str(self.device), "steps": self.step,
+                "d_updates": self.d_updates, "g_updates": self.g_updates, "final": self.final,
+                "best": {k: v for k, v in self.best.items() if k != "score"},
+                "alarms": self.alarms + self.evaluation.notes,
+                "metric_note": "domain FID/IS: LeNet-style classifier trained by advkit, not Inception"
+                if self.evaluation.domain_metric() else ""}
 
     # ------------------------------------------------------------------ checkpointed extras
     def extra_state(self) -> dict:
@@ -515,8 +314,3 @@ def _grad_norm(model: torch.nn.Module) -> torch.Tensor:
     grads = [p.grad.detach().float().norm() for p in model.parameters() if p.grad is not None]
     return torch.stack(grads).norm() if grads else torch.zeros(())
 
-
-def _diversity(samples: torch.Tensor, n: int = 500) -> float:
-    """Mean pairwise L2 distance of the first n samples (a collapsed generator scores ~0)."""
-    flat = samples[:n].reshape(min(n, samples.shape[0]), -1).float()
-    return float(torch.pdist(flat).mean()) if flat.shape[0] > 1 else 0.0

@@ -1,9 +1,9 @@
 """Record every recipe's ``--smoke`` figures (seeded, CPU) into smoke_figures.json.
 
-The behaviour-unchanged test (tests/test_smoke_figures.py) reruns the smokes and compares with this file, so a
-refactor that changes a number is caught. Rerun this only when a change of figures is intended:
+tests/test_recipes_smoke.py reruns the smokes and compares with this file, so a change that moves a number is
+caught (the command-layer refactor was checked this way). Rerun this only when a change of figures is intended:
 
-    OMP_NUM_THREADS=1 python tests/golden/record_smoke_figures.py
+    OMP_NUM_THREADS=1 python tests/golden/record_smoke_figures.py [RECIPE ...]
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ HERE = Path(__file__).resolve().parent
 
 
 def smoke_figures(name: str, out: Path) -> dict | None:
+    """{figure: value} of one recipe's smoke report (None when the recipe could not run here)."""
     try:
-        main(["recipe", "run", name, "--smoke", "--out", str(out), "--device", "cpu", "--quiet"]
-             if False else ["recipe", "run", name, "--smoke", "--out", str(out), "--device", "cpu"])
+        main(["recipe", "run", name, "--smoke", "--out", str(out), "--device", "cpu", "--quiet"])
     except SystemExit as e:
         if e.code:
             return None
@@ -34,12 +34,12 @@ def smoke_figures(name: str, out: Path) -> dict | None:
 
 if __name__ == "__main__":
     torch.set_num_threads(1)
-    names = sys.argv[1:] or [r.name for r in all_recipes()]
-    figures = {}
+    path = HERE / "smoke_figures.json"
+    figures = json.loads(path.read_text()) if path.exists() else {}
     with tempfile.TemporaryDirectory() as tmp:
-        for name in names:
+        for name in sys.argv[1:] or [r.name for r in all_recipes()]:
             found = smoke_figures(name, Path(tmp) / name)
             if found is not None:
                 figures[name] = found
-    (HERE / "smoke_figures.json").write_text(json.dumps(figures, indent=1, sort_keys=True) + "\n")
+    path.write_text(json.dumps(figures, indent=1, sort_keys=True) + "\n")
     print(f"{len(figures)} recipes recorded")

@@ -1,0 +1,85 @@
+"""``advkit denoise eval``: PSNR / SSIM per image and mean for the model, the noisy input and classical
+denoisers (NLM, wavelet, TV, BM3D when installed), all on the same noisy images (DnCNN protocol).
+
+    advkit denoise eval --set CBSD68 --set Kodak24 --noise-std 50           # the shipped quality model
+    advkit denoise eval --ckpt runs/denoise-train-.../checkpoints/best.pt --set DIR --model fast --amp
+
+    >>> from advkit.commands.denoise_eval import DenoiseEvalConfig, run
+    >>> run(DenoiseEvalConfig(sets=["photos/"], baselines="none"))["sets"][0]["mean"]["advkit"]["psnr"]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from advkit.denoise.noise import MODES, check_sigma
+from advkit.errors import AdvkitError
+from advkit.runtime.session import RunConfig, Session, session_for
+
+RUN_DIR = True
+AMP_HELP = ("16-bit autocast (bf16; float16 on GPUs without bf16). On this project's CPU (AVX512-BF16) 2x faster for "
+            "-0.01 dB on CBSD68 (docs/results/denoise.md); refused where bf16 is emulated.")
+MODEL_HELP = ("Shipped model used when there is no --ckpt: quality (U-Net width 32) or fast (width 16, about 3x faster "
+              "on the CPU; docs/results/denoise.md); default quality.")
+
+
+@dataclass
+class DenoiseEvalConfig(RunConfig):
+    sets: list[str] = field(default_factory=list, metadata={
+        "help": "Test image folder (repeatable).", "option": "--set", "required": True, "folder": True})
+    ckpt: str | None = field(default=None, metadata={"help": "Checkpoint (default: the shipped model).", "exists": True})
+    model: str | None = field(default=None, metadata={"help": MODEL_HELP, "choices": ("quality", "fast")})
+    noise_std: float = field(default=50.0, metadata={"help": "Noise std on the 0-255 scale."})
+    noise_mode: str = field(default="iid", metadata={"help": "iid, or the source's compat corruption.", "choices": MODES})
+    clip: bool = field(default=False, metadata={"help": "Clamp noisy inputs to [0, 1]."})
+    limit: int | None = field(default=None, metadata={"help": "Only the first N images of each set."})
+    baselines: str = field(default="nlm,wavelet,tv,bm3d", metadata={
+        "help": "Classical denoisers run on the same noisy images (comma list, or none); bm3d only when the "
+                "optional bm3d package is installed."})
+    tile: int = field(default=512, metadata={"help": "Tile size for large images."})
+    amp: bool = field(default=False, metadata={"help": AMP_HELP})
+
+    def __post_init__(self) -> None:
+        check_sigma(self.noise_std)
+        if not self.sets:
+            raise AdvkitError("--set DIR is required (a folder of test images; repeat --set for several)")
+        if self.limit is not None and self.limit < 1 or self.tile < 8:
+            raise AdvkitError(f"--limit must be >= 1 and --tile >= 8; got {self.limit} and {self.tile}")
+
+
+CONFIG = DenoiseEvalConfig
+
+
+def run(config: DenoiseEvalConfig, session: Session | None = None, **session_options) -> dict:
+    from advkit.denoise.baselines import BASELINES, available_baselines
+    from advkit.denoise.evaluate import evaluate_folder, model_method, to_markdown
+    from advkit.denoise.inference import load_denoiser
+    from advkit.runtime.amp import amp_dtype
+
+    wanted = [b.strip() for b in config.baselines.split(",") if b.strip() and b.strip() != "none"]
+    unknown = [b for b in wanted if b not in BASELINES]
+    if unknown:
+        raise AdvkitError(f"--baselines: unknown method {unknown[0]!r}; choose from {', '.join(BASELINES)} (or none)")
+    with session_for("denoise-eval", config, session, **session_options) as session:
+        G, path, payload = load_denoiser(config.ckpt, session.device, shipped=config.model)
+        methods = {"advkit": model_method(G, config.tile, amp=config.amp)}
+        dtype = amp_dtype(session.device, config.amp, cpu=True)
+        precision = f"{str(dtype).removeprefix('torch.')} autocast" if dtype else "float32"
+        here = available_baselines()
+        missing = [b for b in wanted if b not in here]
+        if missing:
+            session.warn(f"baseline(s) {', '.join(missing)} not installed, skipped (bm3d: pip install bm3d)")
+        methods.update({b: here[b] for b in wanted if b in here})
+        all_results, markdown = [], []
+        for folder in config.sets:
+            results = evaluate_folder(folder, methods, config.noise_std, config.seed, config.limit, config.noise_mode,
+                                      config.clip, progress=lambda xs, f=folder: session.track(
+                                          xs, len(xs), f"denoise eval {Path(f).name}"))
+            all_results.append(results)
+            markdown.append(to_markdown(results))
+        header = (f"# advkit denoise eval\n\nmodel: {path} (step {payload['step']}); noise: {config.noise_mode}, sigma "
+                  f"{config.noise_std:g}, clip {config.clip}, seed {config.seed}; device {session.device}, "
+                  f"{precision}\n\n")
+        (session.run.path / "results.md").write_text(header + "\n".join(markdown))
+        return {"ckpt": str(path), "step": payload["step"], "precision": precision, "sets": all_results}

@@ -1,0 +1,37 @@
+"""``advkit denoise train``: train a denoiser: L1 content + adversarial loss (weights ``content_weight`` /
+``adv_weight``), validated on a folder carved from the training images' source, never a test set.
+
+    advkit denoise train --noise-std 50 --data CBSD432 --val VAL_DIR
+    advkit denoise train --arch original --content-weight 0 --no-d-conditional --no-d-patch --noise-mode compat
+
+    >>> from advkit.commands.denoise_train import run
+    >>> from advkit.train.denoise import DenoiseConfig
+    >>> run(DenoiseConfig(data="my_photos/", steps=2000), out="runs/denoiser")["val_psnr"]
+"""
+
+from __future__ import annotations
+
+import time
+
+from advkit.runtime.session import Session, session_for
+from advkit.train.denoise import DenoiseConfig
+
+RUN_DIR = True
+TRAINER = True
+CONFIG = DenoiseConfig
+
+
+def run(config: DenoiseConfig, session: Session | None = None, resume: str | None = None, **session_options) -> dict:
+    from advkit.train.denoise import DenoiseTrainer
+
+    with session_for("denoise-train", config, session, resume=resume, **session_options) as session:
+        start = time.perf_counter()
+        trainer = DenoiseTrainer(config, session)
+        if resume:
+            trainer.resume(resume)
+        figures = trainer.fit()
+        return {"steps": config.steps, "arch": config.arch, "noise_std": config.noise_std,
+                "content_weight": config.content_weight, "adv_weight": config.adv_weight,
+                "device": str(session.device), "wall_s": time.perf_counter() - start,
+                **{k: float(v) for k, v in figures.items()}, "run": str(session.run.path),
+                "changed_on_resume": {k: list(v) for k, v in trainer.changed_options.items()}}

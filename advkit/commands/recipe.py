@@ -1,0 +1,63 @@
+"""Running a recipe: the command it names, with its options, then a report beside the published figures.
+
+    >>> from advkit.commands.recipe import run_recipe
+    >>> outcome = run_recipe("ring-pacgan", smoke=True, out="runs/ring")
+    >>> [(row["figure"], row["published"], row["advkit"]) for row in outcome["report"]["rows"]]
+
+A recipe's keys are the option names of its command (:mod:`advkit.commands.options`), so it runs the same
+``run(config)`` as the command line, and ``report["command"]`` is the exact command line that reruns it.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from advkit.commands import command_module
+from advkit.commands.options import config_from_options, fields_by_option, is_list_field
+
+
+def recipe_argv(recipe_command: list[str], options: dict[str, Any], list_options: set[str] = frozenset()) -> list[str]:
+    """The exact command line a recipe stands for (shown in the report, so anyone can rerun it).
+
+    A list is one comma-separated value (``eps = [0.1, 0.25]`` -> ``--eps 0.1,0.25``), except for a list option,
+    which is given once per item (``set = ["A", "B"]`` -> ``--set A --set B``)."""
+    argv = list(recipe_command)
+    for key, value in options.items():
+        if isinstance(value, bool):
+            argv.append(f"--{key}" if value else f"--no-{key}")
+        elif isinstance(value, list) and key in list_options:
+            for item in value:
+                argv += [f"--{key}", str(item)]
+        elif isinstance(value, list):
+            argv += [f"--{key}", ",".join(map(str, value))]
+        else:
+            argv += [f"--{key}", str(value)]
+    return argv
+
+
+def list_options(config_cls: type) -> set[str]:
+    """Option names (no dashes) that take several values (``denoise eval --set A --set B``)."""
+    return {name for name, spec in fields_by_option(config_cls).items() if is_list_field(config_cls, spec)}
+
+
+def run_recipe(name: str, smoke: bool = False, out: str | Path | None = None, device: str | None = None,
+               quiet: bool = False, overwrite: bool = False) -> dict[str, Any]:
+    """Run recipe ``name`` (or a .toml path) end to end; returns {"results", "report", "run"} and writes
+    report.md / report.json into the run directory."""
+    from advkit.recipes import find_recipe
+    from advkit.report import build_report, write_report
+
+    recipe = find_recipe(name)
+    module = command_module(" ".join(recipe.command))
+    options = recipe.smoke_options() if smoke else dict(recipe.options)
+    if device:
+        options["device"] = device
+    run_dir = Path(out or f"runs/recipe-{recipe.name}{'-smoke' if smoke else ''}-{time.strftime('%Y%m%d-%H%M%S')}")
+    config = config_from_options(module.CONFIG, options, f"recipe {recipe.path.name}")
+    argv = recipe_argv(recipe.command, {**options, "out": str(run_dir)}, list_options(module.CONFIG))
+    results = module.run(config, out=run_dir, quiet=quiet, overwrite=overwrite)
+    report = build_report(recipe, run_dir, argv, smoke, results)
+    write_report(report, run_dir)
+    return {"results": results, "report": report, "run": str(run_dir)}

@@ -1,0 +1,80 @@
+"""Denoising with a trained generator: the models shipped in the package, loading a checkpoint for inference, and
+the one tiled (optionally bf16) forward pass that `denoise eval`, `denoise apply` and the benchmark share.
+
+    >>> G, path, payload = load_denoiser(None, torch.device("cpu"), shipped="fast")
+    >>> clean = denoise(G, noisy)               # noisy [B, C, H, W] in [0, 1] -> [B, C, H, W] in [0, 1]
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from advkit.data.paths import assets_root
+from advkit.errors import AdvkitError
+from advkit.runtime.amp import inference_autocast
+
+# The denoisers trained by advkit and shipped in the package (sigma 50, CBSD432 crops; docs/results/denoise.md).
+SHIPPED_MODELS = {
+    "quality": "denoiser-unet-s50.pt",    # U-Net width 32: CBSD68 28.02 dB, ahead of DnCNN
+    "fast": "denoiser-unet16-s50.pt",     # U-Net width 16: a quarter of the arithmetic, for the CPU
+}
+DEFAULT_SHIPPED = "quality"
+
+
+def shipped_checkpoint(model: str = DEFAULT_SHIPPED) -> Path:
+    """The path of a shipped denoiser (``quality`` or ``fast``) in advkit/assets."""
+    if model not in SHIPPED_MODELS:
+        raise AdvkitError(f"--model must be one of {', '.join(SHIPPED_MODELS)}; got {model!r}")
+    path = assets_root() / SHIPPED_MODELS[model]
+    if not path.is_file():
+        raise AdvkitError(f"the shipped {model} denoiser {path} is missing (reinstall advkit); or pass --ckpt from "
+                          "`advkit denoise train`")
+    return path
+
+
+def load_denoiser(ckpt: str | Path | None, device: torch.device, fold: bool = True, shipped: str | None = None):
+    """(G in eval mode, its checkpoint path, payload); ``ckpt`` None means the shipped model ``shipped``.
+
+    ``fold`` folds batch norm into the convolutions (same outputs, ~20% faster); pass False to get the module
+    whose state dict matches the checkpoint (e.g. to save it again)."""
+    from advkit.models.fold import fold_batch_norm
+    from advkit.runtime.checkpoint import load_checkpoint, rebuild_models
+
+    if ckpt and shipped:
+        raise AdvkitError(f"--model {shipped} picks a shipped model and --ckpt {ckpt} a file of your own: pass one")
+    path = Path(ckpt) if ckpt else shipped_checkpoint(shipped or DEFAULT_SHIPPED)
+    payload = load_checkpoint(path)
+    spec = payload["models"].get("G")
+    if spec is None or not spec["name"].startswith("denoise-"):
+        raise AdvkitError(f"{path} holds no denoising generator ({', '.join(payload['models'])}); pass a "
+                          "`denoise train` checkpoint")
+    G = rebuild_models(payload, ["G"], "cpu")["G"].float().to(device).eval()
+    if fold:
+        G = fold_batch_norm(G)
+    G = G.to(memory_format=torch.channels_last)  # NHWC: faster convolutions on CPU and GPU
+    return G, path, payload
+
+
+def context_margin(G: nn.Module) -> int:
+    """The tile margin that makes tiled inference equal whole-image inference: half the receptive field, on the
+    stride grid (:mod:`advkit.denoise.tiling`)."""
+    from advkit.denoise.generator import receptive_field
+
+    return receptive_field(G) // 2 + G.stride
+
+
+def denoise(G: nn.Module, noisy: torch.Tensor, tile: int = 512, amp: bool = False,
+            margin: int | None = None) -> torch.Tensor:
+    """G's estimate of ``noisy`` [B, C, H, W] (any size: tiled), float32 in [0, 1], on ``noisy``'s device.
+
+    ``amp``: bf16 autocast (a GPU, or a CPU with native bf16; refused elsewhere)."""
+    from advkit.denoise.tiling import tiled_apply
+    from advkit.runtime.modules import model_device
+
+    margin = context_margin(G) if margin is None else margin  # (a gradient probe: outside no_grad)
+    with torch.no_grad(), inference_autocast(model_device(G), amp):
+        out = tiled_apply(G.eval(), noisy, tile, margin)
+    return out.float().clamp(0, 1)
