@@ -35,9 +35,9 @@ def load_dataset(name: str, split: str = "train", source: str = "auto", image_si
     else:
         raise AdvkitError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)} (or an image folder path where accepted)")
     if image_size is not None and data.images.shape[-1] != image_size:
-        from torchvision.transforms.v2.functional import resize
+        from advkit.data.tensors import resize_images
 
-        data = TensorData(resize(data.images, [image_size, image_size], antialias=True).clamp_(0, 1),
+        data = TensorData(resize_images(data.images, image_size),
                           data.labels, data.name, data.source + f", resized to {image_size}px", data.num_classes)
     return data
 

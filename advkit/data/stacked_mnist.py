@@ -12,7 +12,13 @@ from __future__ import annotations
 
 import torch
 
-from advkit.data.tensors import TensorData
+from advkit.data.tensors import TensorData, resize_images
+
+
+def stacked_mode(digits: torch.Tensor) -> torch.Tensor:
+    """The mode of stacked digits ``[N, 3]`` (R, G, B): ``100 * d_R + 10 * d_G + d_B``, in [0, 1000)."""
+    digits = digits.long()
+    return digits[:, 0] * 100 + digits[:, 1] * 10 + digits[:, 2]
 
 
 def stacked_mnist(mnist: TensorData, n: int = 25_600, seed: int = 0, image_size: int | None = None) -> TensorData:
@@ -22,10 +28,7 @@ def stacked_mnist(mnist: TensorData, n: int = 25_600, seed: int = 0, image_size:
     picks = torch.randint(len(mnist), (n, 3), generator=g)
     images = mnist.images[picks.flatten(), 0].view(n, 3, *mnist.images.shape[-2:])
     if image_size and image_size != images.shape[-1]:
-        from torchvision.transforms.v2.functional import resize
-
-        images = resize(images, [image_size, image_size], antialias=True).clamp_(0, 1)
-    digits = mnist.labels[picks]
-    labels = digits[:, 0] * 100 + digits[:, 1] * 10 + digits[:, 2]
+        images = resize_images(images, image_size)
+    labels = stacked_mode(mnist.labels[picks])
     return TensorData(images.contiguous(), labels, f"stacked-mnist/{mnist.name.split('/')[-1]}",
                       f"Stacked MNIST ({n} triples drawn from the {mnist.source})", num_classes=1000)

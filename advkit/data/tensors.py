@@ -18,6 +18,13 @@ import torch
 from advkit.runtime.device import to_device
 
 
+def resize_images(images: torch.Tensor, size: int) -> torch.Tensor:
+    """[N, C, H, W] images in [0, 1] resized to ``size`` px, antialiased (every resized dataset in advkit)."""
+    from torchvision.transforms.v2.functional import resize
+
+    return resize(images, [size, size], antialias=True).clamp_(0, 1)
+
+
 @dataclass
 class TensorData:
     images: torch.Tensor  # float32 [N, C, H, W] in [0, 1]

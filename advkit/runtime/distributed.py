@@ -56,11 +56,9 @@ from __future__ import annotations
 import atexit
 import datetime
 import os
-import random
 from dataclasses import dataclass, field
 from typing import Iterable
 
-import numpy as np
 import torch
 import torch.distributed as dist
 from torch import nn
@@ -274,9 +272,9 @@ def teardown() -> None:
 
 def seed_streams(seed: int) -> None:
     """Reseed python, numpy and torch (all devices) without touching the deterministic-kernel settings."""
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
+    from advkit.runtime.seeding import seed_everything
+
+    seed_everything(seed, deterministic=False)
 
 
 @torch.no_grad()

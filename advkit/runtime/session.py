@@ -23,7 +23,6 @@ from typing import Any, Iterable, Iterator
 
 import torch
 
-from advkit.errors import AdvkitError
 
 
 @dataclass

@@ -27,8 +27,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import torch
 

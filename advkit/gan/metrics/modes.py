@@ -50,7 +50,8 @@ def class_coverage(labels: torch.Tensor, num_classes: int = 10, min_share: float
 
 def stacked_mnist_modes(channel_digits: torch.Tensor) -> dict:
     """Modes covered and KL to uniform for predicted digits ``[N, 3]`` (R, G, B channels)."""
-    d = channel_digits.long().cpu()
-    modes = d[:, 0] * 100 + d[:, 1] * 10 + d[:, 2]
+    from advkit.data.stacked_mnist import stacked_mode
+
+    modes = stacked_mode(channel_digits.cpu())
     counts = class_histogram(modes, 1000)
     return {"modes": int((counts > 0).sum()), "of": 1000, "kl_to_uniform": kl_to_uniform(counts)}
