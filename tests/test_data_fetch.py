@@ -99,6 +99,8 @@ def test_a_mirror_is_used_when_the_first_source_fails(server, tmp_path):
     dest = tmp_path / "data" / "fake"
     assert fetch_set(manifest, dest)["downloaded"] == 3
     assert {p.name: file_md5(p) for p in dest.iterdir()} == manifest["files"]
+    with pytest.raises(AdvkitError, match=r"gone/img_00\.png \(HTTP 404 .*\); the file moved upstream"):
+        fetch_set(dict(manifest, base_urls=[server.url + "gone/"]), tmp_path / "data" / "other")
 
 
 def test_offline_is_a_one_line_error_naming_the_url(tmp_path):
@@ -228,3 +230,18 @@ def test_image_folder_helper_makes_distinct_natural_crops(tmp_path):
     assert len(set(arrays)) == 6  # no two crops alike, even when a photo is used twice
     with pytest.raises(ValueError, match="does not fit"):
         sample_crops(1, 1000)
+
+
+def test_torchvision_sets_offline_are_a_one_line_error_naming_the_url(tmp_path, monkeypatch):
+    from torchvision.datasets import MNIST
+
+    from advkit.data.fetch import fetch_torchvision
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setattr(MNIST, "mirrors", [f"http://127.0.0.1:{port}/mnist/"])
+    with pytest.raises(AdvkitError) as err:
+        fetch_torchvision("mnist", tmp_path)
+    message = err.value.message
+    assert message.startswith(f"could not download mnist from http://127.0.0.1:{port}/mnist/") and "\n" not in message

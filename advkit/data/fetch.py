@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import http.client
 import json
 import os
+import ssl
 import tarfile
 import tempfile
 import urllib.error
@@ -126,29 +128,36 @@ def _writable_folder(folder: Path) -> None:
 
 def _download_verified(urls: list[str], target: Path, md5: str | None, progress: FetchProgress) -> None:
     """Download ``target`` from the first of ``urls`` that serves it (with the right md5, when pinned)."""
-    failures = []
+    failures = []  # (kind, message): unreachable | moved | changed
     for url in urls:
         try:
             _download(url, target, md5, progress)
             return
         except _Mismatch as e:
-            failures.append(f"{url} does not match its pinned md5 (got {e}, expected {md5})")
-        except (urllib.error.URLError, OSError, ValueError) as e:  # HTTPError, refused, DNS, timeout, reset
-            reason = getattr(e, "reason", None) or e
-            failures.append(f"could not download {url} ({str(reason).splitlines()[0][:100]})")
+            failures.append(("changed", f"{url} does not match its pinned md5 (got {e}, expected {md5})"))
+        except urllib.error.HTTPError as e:  # the server answered: the file is not (or no longer) there
+            failures.append(("moved", f"could not download {url} (HTTP {e.code} {e.reason})"))
+        except (urllib.error.URLError, ConnectionError, TimeoutError, ssl.SSLError, http.client.HTTPException,
+                ValueError) as e:  # DNS, refused, reset, timeout, a cut transfer
+            reason = str(getattr(e, "reason", None) or e).splitlines()[0][:100]
+            failures.append(("unreachable", f"could not download {url} ({reason})"))
+        except OSError as e:  # ours, not the network's: a full disk, a read-only folder
+            raise AdvkitError(f"cannot write {target} ({e.strerror or e}); free some space or set ADVKIT_DATA to "
+                              "a writable folder") from None
+    kinds = {kind for kind, _ in failures}
+    hint = ("no network? fetch on a machine with one, or set ADVKIT_DATA to a folder that already holds the data"
+            if kinds == {"unreachable"} else "nothing was kept; the upstream copy changed, so please report it"
+            if "changed" in kinds else "the file moved upstream, so please report it")
     also = f" (and {len(urls) - 1} mirror{'s' if len(urls) > 2 else ''})" if len(urls) > 1 else ""
-    if all(f.startswith("could not") for f in failures):
-        hint = "no network? fetch on a machine with one, or set ADVKIT_DATA to a folder that already holds the data"
-    else:
-        hint = "nothing was kept; the upstream copy changed, so please report it"
-    raise AdvkitError(f"{failures[0]}{also}; {hint}")
+    raise AdvkitError(f"{failures[0][1]}{also}; {hint}")
 
 
 def _download(url: str, target: Path, md5: str | None, progress: FetchProgress) -> None:
     """Stream ``url`` into a temporary file beside ``target``; rename it only when complete and verified."""
     with urllib.request.urlopen(url, timeout=TIMEOUT_S) as response:
         length = response.headers.get("Content-Length")
-        _write_verified(response, target, md5, lambda done: progress.transfer(url, done, int(length) if length else None))
+        total = int(length) if length else None
+        _write_verified(response, target, md5, lambda done: progress.transfer(url, done, total))
 
 
 def _write_verified(source: BinaryIO, target: Path, md5: str | None, on_bytes=None) -> None:
@@ -237,5 +246,6 @@ def fetch_torchvision(name: str, root: Path | None = None) -> Path:
                 (MNIST if name == "mnist" else FashionMNIST)(str(root), train=train, download=True)
     except (OSError, RuntimeError, urllib.error.URLError) as e:
         hint = "; offline, install Debian's dataset-fashion-mnist instead" if name == "fashion-mnist" else ""
-        raise AdvkitError(f"could not download {name} from {url} ({str(e).splitlines()[0][:100]}): no network?{hint}") from None
+        lines = [line for line in str(e).splitlines() if line.strip()] or [type(e).__name__]
+        raise AdvkitError(f"could not download {name} from {url} ({lines[-1][:100]}): no network?{hint}") from None
     return root
