@@ -7,7 +7,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
-import json
 import socket
 import tarfile
 import threading
@@ -17,6 +16,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from fixtures_images import make_image_folder, sample_crops
+from PIL import Image
 
 from advkit.data.fetch import FetchProgress, derive_from_archive, fetch_set, file_md5, load_manifest
 from advkit.data.paths import DENOISE_SETS, data_root, denoise_set, image_folder
@@ -40,7 +40,7 @@ class _Server:
 
 @pytest.fixture
 def server(tmp_path):
-    served = make_image_folder(tmp_path / "upstream" / "fake", n=3, size=32)
+    make_image_folder(tmp_path / "upstream" / "fake", n=3, size=32)
     srv = _Server(tmp_path / "upstream")
     yield srv
     srv.httpd.shutdown()
@@ -129,8 +129,6 @@ def test_archive_set_is_derived_and_checked(server, tmp_path):
     jpeg = []
     for crop in sample_crops(5, 24):
         buffer = io.BytesIO()
-        from PIL import Image
-
         Image.fromarray(crop).save(buffer, format="JPEG")
         jpeg.append(buffer.getvalue())
     root = "BSR/BSDS500/data/images"
@@ -198,8 +196,6 @@ def test_data_root_and_denoise_set(tmp_path, monkeypatch):
 
 
 def test_data_list_names_sources_licences_and_the_data_root(tmp_path, monkeypatch):
-    from PIL import Image
-
     from advkit.cli.data import command
 
     monkeypatch.setenv("ADVKIT_DATA", str(tmp_path))
@@ -219,8 +215,6 @@ def test_data_list_names_sources_licences_and_the_data_root(tmp_path, monkeypatc
 
 
 def test_image_folder_helper_makes_distinct_natural_crops(tmp_path):
-    from PIL import Image
-
     colour = make_image_folder(tmp_path / "c", n=6, size=(40, 56))
     grey = make_image_folder(tmp_path / "g", n=5, size=32, grey=True)
     images = [Image.open(p) for p in sorted(colour.iterdir())]

@@ -32,9 +32,6 @@ class Entry:
     origin: str = ""  # the original publisher, when the files are fetched from a redistribution
 
 
-md5 = file_md5  # (kept for callers of the older name)
-
-
 def catalog() -> list[Entry]:
     from advkit.data.fashion import debian_files
     from advkit.data.mnist import OFFLINE_FILES
