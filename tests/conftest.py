@@ -12,7 +12,7 @@ import pytest
 import torch
 from torch import nn
 
-from advkit.data.paths import shared_data_root
+from advkit.data.paths import data_root
 from advkit.models.registry import register_model
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -22,9 +22,10 @@ REPO = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    root = shared_data_root()
-    if root is None or not root.is_dir():
-        pytest.skip("../shared/data (real test sets) is not beside this clone")
+    """The data root (ADVKIT_DATA) when it holds real denoising sets, else skip (`advkit data fetch CBSD68`)."""
+    root = data_root()
+    if not (root / "denoise").is_dir():
+        pytest.skip("no real denoising sets in the data root; run `advkit data fetch CBSD68` or set ADVKIT_DATA")
     return root
 
 
@@ -32,7 +33,7 @@ def shared_data() -> Path:
 def denoise_sets(shared_data) -> Path:
     folder = shared_data / "denoise"
     if not (folder / "CBSD68").is_dir():
-        pytest.skip("../shared/data/denoise/CBSD68 is absent")
+        pytest.skip("denoise/CBSD68 is not in the data root; run `advkit data fetch CBSD68` or set ADVKIT_DATA")
     return folder
 
 

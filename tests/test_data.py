@@ -9,6 +9,8 @@ import pytest
 import torch
 from PIL import Image
 
+from fixtures_images import make_image_folder
+
 from advkit.data import load_dataset
 from advkit.data.idx import read_idx
 from advkit.data.images import load_image
@@ -117,13 +119,27 @@ def test_image_loading_converts_or_refuses(tmp_path):
         load_image(tmp_path / "rgb.png", max_pixels=10)
 
 
-def test_image_crops_from_real_training_folder(shared_data):
+def test_image_crops_from_a_folder_of_photos(tmp_path):
+    """A folder of real photo crops (scikit-image samples, portrait and landscape): every crop is a window of
+    one of its images, and the generator fixes the batch."""
     from advkit.data.folders import ImageCrops
 
-    crops = ImageCrops.from_folder(shared_data / "denoise" / "CBSD432", crop=96, limit=4)
+    folder = make_image_folder(tmp_path / "train", n=4, size=(120, 100))
+    crops = ImageCrops.from_folder(folder, crop=96, limit=3)
     a = crops.sample(5, generator=torch.Generator().manual_seed(0))
     b = crops.sample(5, generator=torch.Generator().manual_seed(0))
     assert a.shape == (5, 3, 96, 96) and torch.equal(a, b) and 0 <= a.min() and a.max() <= 1
+    assert len(crops) == 3 and crops.source.startswith("train: 3 images")
+    photos = [load_image(p) for p in sorted(folder.iterdir())[:3]]
+    windows = [p.unfold(1, 96, 1).unfold(2, 96, 1) for p in photos]  # [3, H-95, W-95, 96, 96]: every 96px window
+
+    def is_window(crop):
+        return any((w == crop[:, None, None]).flatten(3).all(-1).all(0).any() for w in windows)
+
+    for crop in crops.sample(4, generator=torch.Generator().manual_seed(1)):
+        variants = [crop, crop.flip(1), crop.flip(2), crop.flip(1).flip(2)]
+        assert any(is_window(v) for v in variants + [v.transpose(1, 2) for v in variants])  # 8 symmetries
+    assert not is_window(torch.rand(3, 96, 96))  # (the check can fail)
 
 
 def test_image_crops_symmetries_flip_only_what_they_say():

@@ -1,68 +1,84 @@
-"""What data advkit knows, where each set comes from, and checksums: backs ``advkit data list|verify|fetch``."""
+"""What data advkit knows: where each set comes from, its licence, how to get it, and its checksums.
+
+Backs ``advkit data list|verify|fetch``. Every folder is under the data root (:mod:`advkit.data.paths`)
+except Debian's Fashion-MNIST, which lives where ``apt-get`` put it.
+
+    >>> [(e.name, e.licence) for e in catalog()][:1]
+    [('mnist-offline', 'CC BY-SA 3.0 (Y. LeCun, C. Cortes)')]
+"""
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from advkit.data.paths import data_root, shared_data_root
+from advkit.data.fetch import file_md5, load_manifest
+from advkit.data.paths import DENOISE_SETS, data_root
+
+BSDS_TERMS = "free for non-commercial research and educational use (Berkeley Segmentation Dataset terms)"
+MNIST_LICENCE = "CC BY-SA 3.0 (Y. LeCun, C. Cortes)"
 
 
 @dataclass
 class Entry:
     name: str
     what: str
-    provided_by: str  # the command or package that provides it
-    files: dict[str, str]  # relative path -> md5 ("" when not pinned)
-    root: str = "data"  # "data" (vendored/fetched), "shared" (../shared/data) or "debian" (absolute system paths)
-
-    def folder(self) -> Path | None:
-        if self.root == "shared":
-            return shared_data_root()
-        if self.root == "debian":
-            return Path("/")
-        return data_root()
+    source: str  # where the files come from (a URL)
+    licence: str
+    get: str  # the command that provides it
+    files: dict[str, str]  # path relative to folder -> md5 ("" when not pinned)
+    folder: Path  # the data root, or / for absolute (Debian) paths
+    vendored: bool = False  # shipped with the checkout: missing files are an error, not just "not fetched"
+    origin: str = ""  # the original publisher, when the files are fetched from a redistribution
 
 
 def catalog() -> list[Entry]:
     from advkit.data.fashion import debian_files
     from advkit.data.mnist import OFFLINE_FILES
 
-    fashion = {str(p).lstrip("/"): "" for p in debian_files().values()}
-    return [
-        Entry("mnist-offline", "official 10k MNIST test set + 5k training subset (vendored)", "git checkout data/",
-              {f"mnist/{k}": v for k, v in OFFLINE_FILES.items()}),
-        Entry("mnist-full", "full MNIST 60k/10k", "advkit data fetch mnist (online)",
+    root = data_root()
+    debian = {str(p).lstrip("/"): "" for p in debian_files().values()}
+    fashion_files = {f"FashionMNIST/raw/{f}": "" for f in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                                                            "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
+    entries = [
+        Entry("mnist-offline", "official 10k MNIST test set + 5k training subset", "http://yann.lecun.com/exdb/mnist/",
+              MNIST_LICENCE, "vendored in the checkout's data/mnist (git checkout data/)",
+              {f"mnist/{k}": v for k, v in OFFLINE_FILES.items()}, root, vendored=True),
+        Entry("mnist", "full MNIST 60k/10k", "https://ossci-datasets.s3.amazonaws.com/mnist/ (torchvision)",
+              MNIST_LICENCE, "advkit data fetch mnist",
               {f"MNIST/raw/{f}": "" for f in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-                                               "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}),
-        Entry("fashion-mnist", "full Fashion-MNIST 60k/10k", "apt-get install dataset-fashion-mnist", fashion or
-              {"usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz": ""}, root="debian"),
-        Entry("stl10", "STL-10 96x96 colour", "advkit data fetch stl10 (online)",
-              {f"stl10_binary/{f}": "" for f in ("train_X.bin", "train_y.bin", "test_X.bin", "unlabeled_X.bin")}),
-        Entry("denoise-sets", "CBSD432 (train), CBSD68, Kodak24, McMaster (test)", "../shared/data beside the clone",
-              {f"denoise/{s}": "" for s in ("CBSD432", "CBSD68", "Kodak24", "McMaster")}, root="shared"),
+                                               "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}, root),
+        Entry("fashion-mnist", "full Fashion-MNIST 60k/10k", "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+              "MIT (Zalando Research)", "advkit data fetch fashion-mnist, or apt-get install dataset-fashion-mnist",
+              debian or fashion_files, Path("/") if debian else root),
+        Entry("stl10", "STL-10 96x96 colour, 5k labelled train + 100k unlabelled",
+              "http://ai.stanford.edu/~acoates/stl10/stl10_binary.tar.gz",
+              "no licence stated (images from ImageNet; research use)", "advkit data fetch stl10",
+              {f"stl10_binary/{f}": "" for f in ("train_X.bin", "train_y.bin", "test_X.bin", "unlabeled_X.bin")}, root),
     ]
-
-
-def md5(path: Path) -> str:
-    h = hashlib.md5()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    for name in DENOISE_SETS:
+        manifest = load_manifest(name)
+        source = manifest["archive"]["urls"][0] if "archive" in manifest else manifest["base_urls"][0]
+        entries.append(Entry(name, manifest["what"], source, manifest["licence"], f"advkit data fetch {name}",
+                             {f"denoise/{name}/{f}": m for f, m in manifest["files"].items()}, root,
+                             origin=manifest["origin"]))
+    return entries
 
 
 def check(entry: Entry) -> list[tuple[str, str]]:
     """(file, status) per file: ok | missing | checksum mismatch."""
-    folder = entry.folder()
     results = []
     for rel, expected in entry.files.items():
-        path = folder / rel if folder else None
-        if path is None or not path.exists():
+        path = entry.folder / rel
+        if not path.exists():
             results.append((rel, "missing"))
-        elif expected and path.is_file() and md5(path) != expected:
+        elif expected and path.is_file() and file_md5(path) != expected:
             results.append((rel, "checksum mismatch"))
         else:
             results.append((rel, "ok"))
     return results
+
+
+def present(entry: Entry) -> tuple[int, int]:
+    """(files present, files listed), without reading them (``advkit data list`` stays fast)."""
+    return sum((entry.folder / rel).exists() for rel in entry.files), len(entry.files)

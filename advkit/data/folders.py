@@ -12,7 +12,7 @@ portrait images are stored turned landscape, which keeps the padding small for a
 lives on the device the batches are for when it takes at most a quarter of that GPU's free memory, and in
 pinned host memory otherwise (:func:`advkit.runtime.amp.choose_placement`).
 
-    >>> crops = ImageCrops.from_folder("../shared/data/denoise/CBSD432", crop=96)
+    >>> crops = ImageCrops.from_folder(denoise_set("CBSD432"), crop=96)     # advkit.data.paths.denoise_set
     >>> batch = crops.sample(16, generator=torch.Generator().manual_seed(0))   # float [16, 3, 96, 96] in [0, 1]
 """
 

@@ -1,7 +1,21 @@
-"""Where data lives: the project's vendored ``data/`` folder and the shared real-data folder.
+"""Where data lives: one data root for everything advkit reads or fetches, and the package's own assets.
 
-``ADVKIT_DATA`` overrides the vendored folder, ``ADVKIT_SHARED_DATA`` the shared one (``../shared/data``
-beside a clone).
+The data root is ``$ADVKIT_DATA`` when set; else the ``data/`` folder of a source checkout (it holds the
+vendored offline MNIST in ``data/mnist``); else ``$XDG_CACHE_HOME/advkit/data`` (``~/.cache/advkit/data``),
+where a pip-installed advkit keeps what ``advkit data fetch`` downloads. Under it::
+
+    mnist/                 vendored offline MNIST (10k test + 5k train subset)
+    MNIST/ FashionMNIST/   torchvision's full sets          (advkit data fetch mnist | fashion-mnist)
+    stl10_binary/          STL-10                           (advkit data fetch stl10)
+    denoise/CBSD68/ ...    denoising sets, one folder each  (advkit data fetch CBSD68)
+
+To use denoising sets that already sit elsewhere, point ``ADVKIT_DATA`` at a folder holding ``denoise/``
+(symbolic links will do), with a link to the checkout's ``data/mnist`` beside it for offline MNIST::
+
+    mkdir -p ~/advkit-data && ln -s /data/denoise ~/advkit-data/denoise && ln -s $PWD/data/mnist ~/advkit-data/mnist
+    export ADVKIT_DATA=~/advkit-data
+
+    >>> denoise_set("CBSD68")          # Path(.../denoise/CBSD68), or an error saying how to get it
 """
 
 from __future__ import annotations
@@ -9,27 +23,54 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-_REPO = Path(__file__).resolve().parents[2]
+from advkit.errors import AdvkitError
+
+_CHECKOUT_DATA = Path(__file__).resolve().parents[2] / "data"
+DENOISE_SETS = ("CBSD432", "CBSD68", "Kodak24", "McMaster", "BSD68", "Set12", "Train400")
 
 
 def data_root() -> Path:
-    """The project's ``data/`` (vendored offline MNIST); torchvision downloads land here too."""
+    """``$ADVKIT_DATA``, else a source checkout's ``data/``, else the per-user cache (see the module docstring)."""
     if os.environ.get("ADVKIT_DATA"):
-        return Path(os.environ["ADVKIT_DATA"])
-    for candidate in (_REPO / "data", Path.cwd() / "data"):
-        if (candidate / "mnist").is_dir():
-            return candidate
-    return Path.cwd() / "data"
+        return Path(os.environ["ADVKIT_DATA"]).expanduser()
+    if (_CHECKOUT_DATA / "mnist").is_dir():
+        return _CHECKOUT_DATA
+    return user_cache_root()
 
 
-def shared_data_root() -> Path | None:
-    """``../shared/data`` beside the clone (real test sets for tests and benchmarks), or None."""
-    if os.environ.get("ADVKIT_SHARED_DATA"):
-        return Path(os.environ["ADVKIT_SHARED_DATA"])
-    for candidate in (_REPO.parent / "shared" / "data", Path.cwd().parent / "shared" / "data"):
-        if candidate.is_dir():
-            return candidate
-    return None
+def user_cache_root() -> Path:
+    """Where a pip-installed advkit keeps fetched data: ``$XDG_CACHE_HOME/advkit/data``."""
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache).expanduser() / "advkit" / "data"
+
+
+def data_root_origin() -> str:
+    """Why :func:`data_root` is what it is, for ``advkit data list``."""
+    if os.environ.get("ADVKIT_DATA"):
+        return "ADVKIT_DATA"
+    return "the checkout's data/" if (_CHECKOUT_DATA / "mnist").is_dir() else "the user cache (set ADVKIT_DATA to move it)"
+
+
+def denoise_set(name: str) -> Path:
+    """The folder of the denoising set ``name`` (e.g. "CBSD68"), which must hold images."""
+    canonical = {s.lower(): s for s in DENOISE_SETS}.get(name.lower())
+    if canonical is None:
+        raise AdvkitError(f"unknown denoising set {name!r}; choose one of {', '.join(DENOISE_SETS)}, or pass a folder path")
+    folder = data_root() / "denoise" / canonical
+    if not folder.is_dir() or not any(folder.iterdir()):
+        raise AdvkitError(f"denoising set {canonical} is not in {folder.parent}; run `advkit data fetch {canonical}`, "
+                          f"or set ADVKIT_DATA to a folder holding denoise/{canonical}")
+    return folder
+
+
+def image_folder(name_or_path: str | Path) -> Path:
+    """A denoising set's folder when given its name (CBSD68, Kodak24, ...), else the path as given.
+
+    A name wins only when no such path exists, so a local folder called ``Set12`` is still used as is."""
+    path = Path(name_or_path)
+    if not path.exists() and str(name_or_path).lower() in {s.lower() for s in DENOISE_SETS}:
+        return denoise_set(str(name_or_path))
+    return path
 
 
 def assets_root() -> Path:
