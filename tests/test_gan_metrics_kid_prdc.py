@@ -39,19 +39,22 @@ def clusters(n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.T
 
 # ---------------------------------------------------------------- KID
 
-metric_kid = pytest.importorskip("torch_fidelity.metric_kid", reason="torch-fidelity (the test extra) is the KID reference")
+@pytest.fixture(scope="module")
+def metric_kid():
+    return pytest.importorskip("torch_fidelity.metric_kid", reason="torch-fidelity (test extra): the KID reference")
+
 TF_KID = dict(kid_kernel="poly", kid_kernel_poly_degree=3, kid_kernel_poly_gamma=None, kid_kernel_poly_coef0=1,
               verbose=False)
 
 
 @pytest.mark.parametrize("dim,shift", [(8, 0.0), (64, 0.5)])
-def test_mmd2_matches_torch_fidelity_on_identical_subsets(dim, shift):
+def test_mmd2_matches_torch_fidelity_on_identical_subsets(metric_kid, dim, shift):
     x, y = gaussian(300, dim, 0), gaussian(300, dim, 1, shift)
     reference = metric_kid.kernel_mmd(x.numpy(), y.numpy(), **TF_KID)
     assert mmd2_polynomial(x, y) == pytest.approx(float(reference), rel=1e-9, abs=1e-12)
 
 
-def test_kid_matches_torch_fidelity():
+def test_kid_matches_torch_fidelity(metric_kid):
     x, y = gaussian(400, 32, 0), gaussian(400, 32, 1, 0.3)
     # Subsets as large as the sets: every subset is the whole set reordered, so both means are exact.
     ours = kernel_inception_distance(x, y, subsets=3, subset_size=400)
