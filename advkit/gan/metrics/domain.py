@@ -8,8 +8,14 @@ splits) says how close to 0 a perfect generator could get with the samples used.
 Classifier (LeCun et al. 1998 style): 28x28x1 -> conv5x5(16) ReLU maxpool -> conv5x5(32) ReLU maxpool
 -> fc 128 ReLU (the *features* used for FID) -> fc 10 (softmax: the *probabilities* used for IS).
 Inputs are [0, 1] images; 32 or 64 px inputs are resized to 28 px. Weights ship in
-``advkit/assets/domain-lenet-<dataset>.pt`` (trained on the offline 5k MNIST training subset;
-``advkit eval domain-classifier`` retrains them).
+``advkit/assets/domain-lenet-<dataset>.pt``; ``advkit eval domain-classifier`` retrains them.
+
+The classifier trains only on the *classifier part* of the training set (advkit.data.splits: ~20% of the
+images, chosen by a keyed hash of their pixels), which no GAN trainer uses: features tuned to a GAN's own
+training images would favour a generator that memorises them. To make up for the smaller set, each batch
+is shifted by up to ``max_shift`` pixels at random (offline MNIST: 1051 images, 60 epochs, test accuracy
+97.3%, against 97.8% for 12 epochs on all 5000 without shifts). The asset's checkpoint config records
+the part it used.
 
     >>> metric = DomainMetric.for_dataset("mnist", device)
     >>> metric.evaluate(fake_images)     # {"domain_fid": ..., "domain_is": ..., "classes_covered": ...}
@@ -25,6 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from advkit.data.paths import assets_root
+from advkit.data.splits import CLASSIFIER_SHARE, SPLIT_SEED, classifier_split, take
 from advkit.data.tensors import TensorData
 from advkit.errors import AdvkitError
 from advkit.gan.metrics.frechet import feature_statistics, frechet_distance
@@ -80,10 +87,25 @@ def load_domain_classifier(dataset: str, device: torch.device | str = "cpu") -> 
     return model.eval()
 
 
-def train_domain_classifier(train: TensorData, test: TensorData | None = None, epochs: int = 12,
+def random_shift(images: torch.Tensor, max_shift: int, generator: torch.Generator) -> torch.Tensor:
+    """Each image ``[B, C, H, W]`` moved by its own whole-pixel offset in [-max_shift, max_shift]^2 (zeros fill in)."""
+    n, _, h, w = images.shape
+    offsets = torch.randint(-max_shift, max_shift + 1, (n, 2), generator=generator).to(images)  # CPU draw: repeatable
+    theta = torch.zeros(n, 2, 3, dtype=images.dtype, device=images.device)
+    theta[:, 0, 0] = theta[:, 1, 1] = 1
+    theta[:, 0, 2], theta[:, 1, 2] = -2 * offsets[:, 0] / w, -2 * offsets[:, 1] / h  # grid units: 2 / size per pixel
+    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+    return F.grid_sample(images, grid, mode="nearest", padding_mode="zeros", align_corners=False)
+
+
+def train_domain_classifier(train: TensorData, test: TensorData | None = None, epochs: int = 60,
                             batch_size: int = 64, lr: float = 1e-3, seed: int = 0,
-                            device: torch.device | str = "cpu") -> tuple[DomainClassifier, dict]:
-    """Train the classifier on ``train`` (never a test set); report accuracy on ``test`` if given."""
+                            device: torch.device | str = "cpu", classifier_share: float | None = CLASSIFIER_SHARE,
+                            max_shift: int = 2) -> tuple[DomainClassifier, dict]:
+    """Train the classifier on the classifier part of ``train`` (never a test set, never the GAN part);
+    report accuracy on ``test`` if given. ``classifier_share=None`` trains on all of ``train``."""
+    if classifier_share is not None:  # the split's own fixed seed: --seed changes the training, not the split
+        train = take(train, classifier_split(train, classifier_share, SPLIT_SEED), "domain-classifier part")
     torch.manual_seed(seed)
     model = DomainClassifier(DomainClassifierConfig(num_classes=train.num_classes)).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
@@ -91,12 +113,16 @@ def train_domain_classifier(train: TensorData, test: TensorData | None = None, e
     for epoch in range(epochs):
         model.train()
         for x, y in data.batches(batch_size, shuffle=True, generator=g):
+            if max_shift > 0:
+                x = random_shift(x, max_shift, g)
             loss = F.cross_entropy(model(x), y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
     model.eval()
-    report = {"train": train.source, "epochs": epochs, "train_accuracy": accuracy(model, data)}
+    report = {"train": train.source, "train_n": len(train), "classifier_share": classifier_share,
+              "split_seed": SPLIT_SEED, "max_shift": max_shift, "epochs": epochs,
+              "train_accuracy": accuracy(model, data)}
     if test is not None:
         report.update(test=test.source, test_accuracy=accuracy(model, test.to(device)))
     return model, report
