@@ -64,10 +64,18 @@ class _Generator(nn.Module):
 
     config: object
 
-    def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """z ~ U[-1, 1]^z_dim, drawn on the CPU (device-independent, resumable) and moved to G's device (through
-        pinned memory: the copy does not make the host wait for the GPU)."""
-        z = torch.rand((n, self.config.z_dim), generator=generator) * 2 - 1
+    def noise(self, n: int, generator: torch.Generator | None = None, truncation: float | None = None) -> torch.Tensor:
+        """z from G's prior (``config.prior``: U[-1, 1]^z_dim, or N(0, I) truncated at ``truncation`` when given),
+        drawn on the CPU (device-independent, resumable) and moved to G's device (through pinned memory: the copy
+        does not make the host wait for the GPU)."""
+        from advkit.gan.latent import gaussian_latent, uniform_latent
+
+        if getattr(self.config, "prior", "uniform") == "gaussian":
+            z = gaussian_latent(n, self.config.z_dim, generator, truncation)
+        elif truncation is not None:
+            raise AdvkitError("--truncation applies to a gaussian prior; this generator was trained with uniform noise")
+        else:
+            z = uniform_latent(n, self.config.z_dim, generator)
         return to_device(z, next(self.parameters()).device)
 
     def images(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
@@ -107,6 +115,7 @@ class MLPGeneratorConfig:
     out_shape: list[int] = field(default_factory=lambda: [1, 28, 28])
     output: str = "sigmoid"
     num_classes: int = 0
+    prior: str = "uniform"
 
 
 @register_model("mlp-g", MLPGeneratorConfig)
@@ -188,6 +197,7 @@ class DCGANGeneratorConfig:
     base_channels: int = 64
     num_classes: int = 0
     output: str = "tanh"
+    prior: str = "uniform"
 
 
 @register_model("dcgan-g", DCGANGeneratorConfig)

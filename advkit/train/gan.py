@@ -3,12 +3,13 @@
 One trainer covers the source's MLP GAN, DCGAN and the variants, all chosen by config values: ``--loss``
 (minimax | ns | wgan | wgan-gp | hinge, see :mod:`advkit.gan.losses`), ``--d-steps k`` / ``--g-steps``,
 ``--spectral-norm``, ``--num-classes`` (CGAN), ``--pack`` (PacGAN), ``--ema`` (an exponential moving average
-of G's weights, used for samples and evaluation). The base :class:`~advkit.train.base.Trainer` owns the
+of G's weights, used for samples and evaluation), ``--d-lr`` (TTUR), ``--lr-decay linear``, ``--prior``. The G
+step draws fresh noise, as Algorithm 1 (``--share-fake`` reuses the D phase's last fake batch instead). The base :class:`~advkit.train.base.Trainer` owns the
 loop, checkpoints, exact resume, logging and Ctrl-C; this file writes only the step.
 
 Speed: the whole training set is one tensor on the device (a batch is an index), noise is drawn from the
 trainer's CPU generator (resumable, device-independent) and copied through pinned memory without blocking,
-G runs once per step (its last D-phase sample is reused for the G phase) and D scores real and fake in one
+and D scores real and fake in one
 call when it has no batch norm. MNIST-sized nets are launch-bound on a GPU, so the step never waits for the
 device unless it logs: the logged scalars stay tensors until a log step, and the NaN guard reads a running
 sum of the losses only on the steps the base acts on (:meth:`deferred_non_finite`). On CUDA: bf16 autocast,
@@ -42,7 +43,7 @@ from advkit.runtime.amp import channels_last, training_bf16
 from advkit.runtime.device import to_device
 from advkit.runtime.modules import eval_mode
 from advkit.train.base import Trainer
-from advkit.train.gan_config import GANConfig, optimizer_for
+from advkit.train.gan_config import GANConfig, learning_rate, optimizer_for
 
 class GANTrainer(Trainer):
     config: GANConfig
@@ -65,7 +66,7 @@ class GANTrainer(Trainer):
             self._ema_tensors = ema_pairs(self.models["G_ema"], self.models["G"])
         self._calibrated_at = -1  # the G update count the EMA sampler's batch-norm statistics were estimated at
         self.optimizers["G"] = optimizer_for(c, self.models["G"].parameters(), fused=cuda)
-        self.optimizers["D"] = optimizer_for(c, self.models["D"].parameters(), fused=cuda)
+        self.optimizers["D"] = optimizer_for(c, self.models["D"].parameters(), fused=cuda, lr=c.d_lr)  # TTUR
         if c.compile:
             # nn.Module.compile compiles forward in place: the same module, state_dict keys and G.noise. The EMA
             # copy (taken above) stays eager: it only samples.
@@ -121,12 +122,13 @@ class GANTrainer(Trainer):
         if c.arch == "mlp":
             output = "linear" if self.config.dataset in TOY_DATASETS else "sigmoid"
             g = dict(z_dim=c.z_dim, hidden=c.hidden, layers=c.layers, out_shape=shape, output=output,
-                     num_classes=c.num_classes)
+                     num_classes=c.num_classes, prior=c.prior)
             d = dict(in_shape=shape, hidden=c.hidden, layers=c.layers, num_classes=c.num_classes,
                      spectral_norm=c.spectral_norm, pack=c.pack)
             return g, d
         common = dict(channels=shape[0], image_size=shape[-1], base_channels=c.base_channels, num_classes=c.num_classes)
-        return dict(z_dim=c.z_dim, **common), dict(spectral_norm=c.spectral_norm, norm=c.d_norm, pack=c.pack, **common)
+        return (dict(z_dim=c.z_dim, prior=c.prior, **common),
+                dict(spectral_norm=c.spectral_norm, norm=c.d_norm, pack=c.pack, **common))
 
     # ------------------------------------------------------------------ one step
     def _real(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -162,6 +164,10 @@ class GANTrainer(Trainer):
         c, G, D = self.config, self.G, self.D
         logging = (step + 1) % c.log_every == 0 or step + 1 == c.steps
         n = c.batch_size
+        if c.lr_decay != "none":
+            for role, base in (("G", c.lr), ("D", c.d_lr)):
+                for group in self.optimizers[role].param_groups:
+                    group["lr"] = learning_rate(base, step, c)
 
         # --- Discriminator phase, k = --d-steps times (Algorithm 1's inner loop). Objective (ascend):
         #     max_D E_x[log D(x)] + E_z[log(1 - D(G(z)))]   (minimax / ns; the loss minimized is its negative)
@@ -169,10 +175,10 @@ class GANTrainer(Trainer):
         for k in range(c.d_steps):
             real, y_real = self._real(n)
             z, y_fake = G.noise(n, self.generator), self._fake_labels(n)
-            last = k == c.d_steps - 1
+            keep = c.share_fake and k == c.d_steps - 1
             with self._autocast():
-                # The last D step keeps G's graph: the G phase below reuses this sample (one G call per step).
-                with contextlib.nullcontext() if last else torch.no_grad():
+                # With --share-fake the last D step keeps G's graph: the G phase reuses this sample (one G call fewer).
+                with contextlib.nullcontext() if keep else torch.no_grad():
                     fake = G(z, y_fake)
                 # With --diffaugment D judges T(x) and T(G(z)); the penalty below is taken on those too.
                 seen_real, seen_fake = self._augment(real), self._augment(fake.detach())
@@ -192,7 +198,7 @@ class GANTrainer(Trainer):
         #     minimax: min_G E_z[log(1 - D(G(z)))];  ns: max_G E_z[log D(G(z))];  wgan/wgan-gp/hinge: max_G E_z[D(G(z))]
         D.requires_grad_(False)  # D is fixed here: no gradients into its weights (D's .grad keeps the D phase's)
         for k in range(c.g_steps):
-            if k > 0:
+            if k > 0 or not c.share_fake:  # Algorithm 1: fresh noise for the G step
                 z, y_fake = G.noise(n, self.generator), self._fake_labels(n)
                 with self._autocast():
                     fake = G(z, y_fake)

@@ -54,10 +54,20 @@ class GANConfig(TrainerConfig):
     g_steps: int = field(default=1, metadata={"help": "G updates per iteration (carpedm20's DCGAN used 2)."})
     lr: float | None = field(default=None, metadata={"help": "Learning rate (default: Adam 1e-3 mlp, 2e-4 dcgan, "
                                                             "1e-4 wgan-gp; RMSProp 5e-5 wgan)."})
+    d_lr: float | None = field(default=None, metadata={
+        "help": "D's learning rate (TTUR, Heusel et al. 2017; default: --lr)."})
+    lr_decay: str = field(default="none", metadata={
+        "help": "Learning-rate schedule: none, or linear decay to 0 at the last step.", "choices": ("none", "linear")})
     beta1: float | None = field(default=None, metadata={"help": "Adam beta1 (default: 0.9 mlp, 0.5 dcgan/wgan-gp)."})
     beta2: float | None = field(default=None, metadata={"help": "Adam beta2 (default: 0.999; 0.9 for wgan-gp)."})
     clip: float = field(default=0.01, metadata={"help": "wgan: clip D's weights to [-clip, clip]."})
     gp_weight: float = field(default=10.0, metadata={"help": "wgan-gp: gradient-penalty weight lambda."})
+    share_fake: bool = field(default=False, metadata={
+        "help": "Reuse the D phase's last fake batch in the first G step (one G forward fewer per step). Off: fresh "
+                "noise for the G step, as Algorithm 1 and the source (bench/bench_gan.py measures both)."})
+    prior: str = field(default="uniform", metadata={
+        "help": "G's noise prior: uniform U[-1, 1] (the source, DCGAN) or gaussian N(0, I).",
+        "choices": ("uniform", "gaussian")})
     ema: float = field(default=0.0, metadata={"help": "EMA decay of G's weights for samples/eval (0 = off; e.g. 0.999), warmed up as min(ema, (1+n)/(10+n)) after n G updates."})
     bf16: bool = field(default=True, metadata={"help": "bf16 autocast on CUDA (on the CPU see --cpu-bf16)."})
     cpu_bf16: bool = field(default=False, metadata={"help": "bf16 autocast on the CPU too, where it is native (AVX512-BF16/AMX; about 2x faster steps here, bench/bench_dcgan.py); refused where emulated."})
@@ -76,7 +86,7 @@ class GANConfig(TrainerConfig):
         for name in ("z_dim", "hidden", "base_channels", "g_steps", "grid", "eval_samples", "pack"):
             if getattr(self, name) <= 0:
                 raise AdvkitError(f"--{name.replace('_', '-')} must be a positive integer; got {getattr(self, name)}")
-        for name in ("d_steps", "layers", "lr"):
+        for name in ("d_steps", "layers", "lr", "d_lr"):
             if getattr(self, name) is not None and getattr(self, name) <= 0:
                 raise AdvkitError(f"--{name.replace('_', '-')} must be positive; got {getattr(self, name)}")
         for name in ("num_classes", "image_size", "clip", "gp_weight"):
@@ -107,16 +117,23 @@ class GANConfig(TrainerConfig):
         default_lr = {"wgan": 5e-5, "wgan-gp": 1e-4}.get(self.loss, 1e-3 if self.arch == "mlp" else 2e-4)
         if self.lr is None:
             self.lr = default_lr
+        if self.d_lr is None:
+            self.d_lr = self.lr
         if self.beta1 is None:
             self.beta1 = 0.9 if self.arch == "mlp" and self.loss != "wgan-gp" else 0.5
         if self.beta2 is None:
             self.beta2 = 0.9 if self.loss == "wgan-gp" else 0.999
 
 
-def optimizer_for(config: GANConfig, params, fused: bool = False) -> torch.optim.Optimizer:
+def optimizer_for(config: GANConfig, params, fused: bool = False, lr: float | None = None) -> torch.optim.Optimizer:
     """``fused=True`` (CUDA): the whole Adam update in one kernel instead of several multi-tensor ones."""
     if config.loss == "wgan":
         # Arjovsky et al.: momentum-based optimizers destabilize the clipped critic; they use RMSProp.
-        return torch.optim.RMSprop(params, lr=config.lr)
+        return torch.optim.RMSprop(params, lr=lr or config.lr)
     # fused=None keeps torch's default (foreach), so CPU runs and their checkpoints are unchanged.
-    return torch.optim.Adam(params, lr=config.lr, betas=(config.beta1, config.beta2), fused=fused or None)
+    return torch.optim.Adam(params, lr=lr or config.lr, betas=(config.beta1, config.beta2), fused=fused or None)
+
+
+def learning_rate(base: float, step: int, config: GANConfig) -> float:
+    """The learning rate at ``step`` (0-based): a function of the step alone, so resuming needs no scheduler state."""
+    return base * (1 - step / config.steps) if config.lr_decay == "linear" else base
