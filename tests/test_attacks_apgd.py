@@ -1,4 +1,5 @@
-"""APGD / APGD-T against torchattacks' port of the authors' code, on the same random starts; Square; edge cases.
+"""APGD / APGD-T / FAB-T against torchattacks' port of the authors' code, on the same random starts; Square;
+edge cases.
 
 The model is a tiny convolutional net with a fixed random init and the labels are its own predictions (every point
 starts correctly classified), on 16 vendored MNIST test digits.
@@ -10,7 +11,8 @@ import pytest
 import torch
 from torch import nn
 
-from advkit.attacks import APGD, APGDT, FGSM, Square
+from advkit.attacks import APGD, APGDT, FAB, FGSM, Square
+from advkit.attacks.fab import project_linf_onto_hyperplane_box
 from advkit.data import load_dataset
 from advkit.errors import AdvkitError
 from advkit.runtime.modules import eval_mode
@@ -105,13 +107,41 @@ def test_robust_accuracy_equals_torchattacks(setup, kind):
     assert torch.equal(robust(net, ours(x, y), y), robust(net, ref(x, y), y))
 
 
+def test_fab_projection_equals_torchattacks_and_lands_on_the_hyperplane():
+    fab = pytest.importorskip("torchattacks.attacks.fab")
+    torch.manual_seed(1)
+    t, w, b = torch.rand(64, 50), torch.randn(64, 50), 15 * torch.randn(64)
+    w[:, :5] = 0  # coordinates the hyperplane ignores do not move
+    d = project_linf_onto_hyperplane_box(t, w, b)
+    assert torch.equal(d, fab.projection_linf(t, w, b))
+    assert (d[:, :5] == 0).all() and (t + d).min() >= 0 and (t + d).max() <= 1
+    reached = ((w * (t + d)).sum(1) - b).abs() <= 1e-4
+    assert 0.5 < reached.float().mean() < 1
+    # Where the hyperplane lies beyond the box, the move goes all the way to the box's corner towards it.
+    towards = torch.sign((w * t).sum(1) - b)[:, None] * w
+    full = ((towards < 0).float() - t) * (w != 0)
+    assert torch.allclose(d[~reached], full[~reached])
+
+
+@pytest.mark.parametrize("eps", [0.01, 0.02])
+def test_fab_t_robust_accuracy_equals_torchattacks(setup, eps):  # 8 and 3 of 16 points survive
+    """FAB-T over the 9 targets: the same points are fooled within eps as by torchattacks' FAB(multi_targeted)."""
+    torchattacks = pytest.importorskip("torchattacks")
+    net, x, y = setup
+    ours = robust(net, FAB(net, eps, n_iter=10)(x, y), y)
+    ref = robust(net, torchattacks.FAB(net, eps=eps, steps=10, multi_targeted=True, n_classes=10)(x, y), y)
+    assert torch.equal(ours, ref)
+    assert 0 < ours.sum() < len(y)
+
+
 @pytest.mark.parametrize("norm,eps", [("Linf", 0.02), ("L2", 0.5)])
 def test_outputs_in_ball_and_image_range(setup, norm, eps):
     net, x, y = setup
     attacks = [APGD(net, eps, norm=norm, n_iter=8), APGD(net, eps, norm=norm, loss="dlr", n_iter=8, restarts=2),
                APGDT(net, eps, norm=norm, n_iter=8, n_target_classes=3)]
     if norm == "Linf":
-        attacks.append(Square(net, eps, n_queries=50, generator=torch.Generator().manual_seed(0)))
+        attacks += [Square(net, eps, n_queries=50, generator=torch.Generator().manual_seed(0)),
+                    FAB(net, eps, n_iter=8, n_target_classes=3, restarts=2)]
     for attack in attacks:
         x_adv = attack(x, y)
         d = (x_adv - x).flatten(1)
@@ -141,7 +171,7 @@ def test_seeded_generator_reproduces(setup):
 
 def test_eps_zero_returns_x(setup):
     net, x, y = setup
-    for attack in (APGD(net, 0.0), APGDT(net, 0.0, norm="L2"), Square(net, 0.0)):
+    for attack in (APGD(net, 0.0), APGDT(net, 0.0, norm="L2"), Square(net, 0.0), FAB(net, 0.0)):
         assert torch.equal(attack(x, y), x)
 
 
@@ -182,7 +212,8 @@ def test_float64_and_float16_models(setup, dtype):
     net, x, y = setup
     model = tiny_cnn().to(dtype)
     for attack in (APGD(model, 0.02, n_iter=8), APGDT(model, 0.02, n_iter=4, n_target_classes=2),
-                   Square(model, 0.02, n_queries=20), FGSM(model, 0.02)):
+                   Square(model, 0.02, n_queries=20), FAB(model, 0.02, n_iter=4, n_target_classes=2),
+                   FGSM(model, 0.02)):
         x_adv = attack(x, y)
         assert x_adv.dtype == torch.float32 and torch.isfinite(x_adv).all()
         assert (x_adv - x).abs().max() <= 0.02 + 1e-6

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from advkit.attacks import APGD, APGDT, AutoAttack, Square
+from advkit.attacks import APGD, APGDT, FAB, AutoAttack, Square
 from advkit.data import load_dataset
 from advkit.errors import AdvkitError
 
@@ -37,7 +37,7 @@ def accuracy(net, x, y) -> float:
 
 def test_standard_set_and_flags(setup):
     net, x, y, attack, report = setup
-    assert report["attacks_run"] == ["apgd-ce", "apgd-t", "square"]
+    assert report["attacks_run"] == ["apgd-ce", "apgd-t", "fab-t", "square"]
     clean, robust = report["clean"], report["robust"]
     assert 0 < clean.float().mean() < 1
     previous = clean
@@ -61,7 +61,7 @@ def test_at_least_as_strong_as_each_attack_alone(setup):
     net, x, y, _, report = setup
     g = lambda: torch.Generator().manual_seed(0)  # noqa: E731  (the seeds AutoAttack gives its attacks)
     singles = {"apgd-ce": APGD(net, EPS, n_iter=10, generator=g()), "apgd-t": APGDT(net, EPS, n_iter=10, generator=g()),
-               "square": Square(net, EPS, n_queries=200, generator=g())}
+               "fab-t": FAB(net, EPS, n_iter=10, generator=g()), "square": Square(net, EPS, n_queries=200, generator=g())}
     final = report["robust_accuracy"]["square"]
     alone = {name: accuracy(net, attack(x, y), y) for name, attack in singles.items()}
     assert all(final <= value for value in alone.values()), (final, alone)

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from advkit.attacks import APGD, APGDT, FGSM, PGD, AutoAttack, Normalized, Square
+from advkit.attacks import APGD, APGDT, FAB, FGSM, PGD, AutoAttack, Normalized, Square
 from advkit.runtime.modules import eval_mode
 
 
@@ -30,7 +30,7 @@ def small_net() -> nn.Sequential:
 
 def attacks(model: nn.Module) -> list:
     return [FGSM(model, 0.1), PGD(model, 0.1, steps=2), APGD(model, 0.1, n_iter=3), APGDT(model, 0.1, n_iter=2,
-            n_target_classes=2), Square(model, 0.1, n_queries=5), AutoAttack(model, 0.1, n_iter=2, n_target_classes=2,
+            n_target_classes=2), FAB(model, 0.1, n_iter=2, n_target_classes=2), Square(model, 0.1, n_queries=5), AutoAttack(model, 0.1, n_iter=2, n_target_classes=2,
             n_queries=5)]
 
 
@@ -54,7 +54,7 @@ def test_eval_mode_restores_mixed_flags_even_after_an_error():
     assert flags(net) == before
 
 
-@pytest.mark.parametrize("index", range(6))
+@pytest.mark.parametrize("index", range(7))
 def test_frozen_batch_norm_stays_frozen(batch, index):
     net = small_net().train()
     net[2].eval()
@@ -65,7 +65,7 @@ def test_frozen_batch_norm_stays_frozen(batch, index):
     assert not net[0].ran_in_training
 
 
-@pytest.mark.parametrize("index", range(6))
+@pytest.mark.parametrize("index", range(7))
 def test_normalized_wrapper_does_not_switch_the_net_to_training(batch, index):
     """Normalized(net) is built in training mode (nn.Module's default) around a net in eval mode: the attack must
     give back the net in eval mode and the wrapper in training mode, each as it was."""

@@ -1,4 +1,5 @@
-"""Adversarial attacks on [0, 1] images: FGSM, PGD (L-infinity), APGD / APGD-T (L-inf, L2), Square, AutoAttack.
+"""Adversarial attacks on [0, 1] images: FGSM, PGD (L-infinity), APGD / APGD-T (L-inf, L2), FAB-T, Square,
+AutoAttack.
 
     >>> from advkit.attacks import FGSM, PGD, AutoAttack
     >>> x_adv = FGSM(model, eps=0.25)(x, y)
@@ -9,9 +10,10 @@
 from advkit.attacks.apgd import APGD, APGDT
 from advkit.attacks.autoattack import AutoAttack
 from advkit.attacks.base import IMAGENET_MEAN, IMAGENET_STD, Attack, Normalized, eval_mode, predict
+from advkit.attacks.fab import FAB
 from advkit.attacks.fgsm import FGSM
 from advkit.attacks.pgd import PGD
 from advkit.attacks.square import Square
 
-__all__ = ["APGD", "APGDT", "Attack", "AutoAttack", "FGSM", "IMAGENET_MEAN", "IMAGENET_STD", "Normalized", "PGD",
+__all__ = ["APGD", "APGDT", "Attack", "AutoAttack", "FAB", "FGSM", "IMAGENET_MEAN", "IMAGENET_STD", "Normalized", "PGD",
            "Square", "eval_mode", "predict"]

@@ -2,10 +2,10 @@
 (Croce & Hein 2020, "Reliable evaluation of adversarial robustness with an ensemble of diverse parameter-free
 attacks", section 4).
 
-* ``version="standard"``: APGD-CE, APGD-T (9 target classes), FAB-T and Square (5000 queries), in that order,
-  100 iterations each for the APGDs. FAB-T is not implemented here yet: the standard set run by this class is
-  APGD-CE, APGD-T, Square (``attacks_run`` in :meth:`AutoAttack.evaluate` says so). With L2, Square is left out
-  too (only its L-inf version is implemented).
+* ``version="standard"``: APGD-CE, APGD-T (9 target classes), FAB-T (9 target classes) and Square (5000
+  queries), in that order, 100 iterations each for APGD, APGD-T and FAB-T, as the paper. FAB-T and Square are
+  implemented for L-inf only: with ``norm="L2"`` the standard set run here is APGD-CE, APGD-T (``attacks_run`` in
+  :meth:`AutoAttack.evaluate` says which ran).
 * ``version="rand"``: for randomised defences, APGD-CE and APGD-DLR with Expectation over Transformation
   (``eot_iter`` = 20 gradients averaged per step).
 
@@ -18,7 +18,7 @@ Shapes: ``x`` ``[B, C, H, W]`` in [0, 1], ``y`` ``[B]`` int64 -> ``x_adv`` like 
     >>> x_adv = AutoAttack(model, eps=0.3)(x, y)
     >>> report = AutoAttack(model, eps=0.3).evaluate(x, y)
     >>> report["attacks_run"], report["robust_accuracy"]
-    (['apgd-ce', 'apgd-t', 'square'], {'clean': 0.99, 'apgd-ce': 0.91, 'apgd-t': 0.9, 'square': 0.9})
+    (['apgd-ce', 'apgd-t', 'fab-t', 'square'], {'clean': 0.99, 'apgd-ce': 0.91, 'apgd-t': 0.9, 'fab-t': 0.9, ...})
     >>> report["robust"]                      # [B] bool: the worst case over all attacks, per point
 """
 
@@ -28,6 +28,7 @@ import torch
 
 from advkit.attacks.apgd import APGD, APGDT
 from advkit.attacks.base import Attack
+from advkit.attacks.fab import FAB
 from advkit.attacks.square import Square
 from advkit.errors import AdvkitError
 
@@ -49,6 +50,7 @@ class AutoAttack(Attack):
                 "apgd-t": APGDT(model, eps, n_target_classes=n_target_classes, **common),
             }
             if norm == "Linf":
+                self.attacks["fab-t"] = FAB(model, eps, n_iter=n_iter, n_target_classes=n_target_classes, amp=amp)
                 self.attacks["square"] = Square(model, eps, n_queries=n_queries, amp=amp)
         else:
             self.attacks = {"apgd-ce": APGD(model, eps, loss="ce", eot_iter=eot_iter, **common),
