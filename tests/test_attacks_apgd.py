@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from advkit.attacks import APGD, APGDT, FAB, FGSM, Square
-from advkit.attacks.fab import project_linf_onto_hyperplane_box
+from advkit.attacks.fab import project_l2_onto_hyperplane_box, project_linf_onto_hyperplane_box
 from advkit.data import load_dataset
 from advkit.errors import AdvkitError
 from advkit.runtime.modules import eval_mode
@@ -123,13 +123,30 @@ def test_fab_projection_equals_torchattacks_and_lands_on_the_hyperplane():
     assert torch.allclose(d[~reached], full[~reached])
 
 
-@pytest.mark.parametrize("eps", [0.01, 0.02])
-def test_fab_t_robust_accuracy_equals_torchattacks(setup, eps):  # 8 and 3 of 16 points survive
+def test_fab_l2_projection_equals_torchattacks_and_is_feasible():
+    fab = pytest.importorskip("torchattacks.attacks.fab")
+    torch.manual_seed(2)
+    t, w, b = torch.rand(64, 50), torch.randn(64, 50), 10 * torch.randn(64)
+    d = project_l2_onto_hyperplane_box(t, w, b)
+    assert torch.equal(d, fab.projection_l2(t, w, b))
+    assert (t + d).min() >= -1e-6 and (t + d).max() <= 1 + 1e-6
+    reached = ((w * (t + d)).sum(1) - b).abs() <= 1e-4
+    assert 0.5 < reached.float().mean() < 1
+    # Where it is reached without touching the box, the step is the plain orthogonal one, along w.
+    free = reached & ((t + d) > 1e-6).all(1) & ((t + d) < 1 - 1e-6).all(1)
+    assert free.any()
+    plain = -(((w * t).sum(1) - b) / (w ** 2).sum(1))[:, None] * w
+    assert torch.allclose(d[free], plain[free], atol=1e-5)
+
+
+@pytest.mark.parametrize("norm,eps", [("Linf", 0.01), ("Linf", 0.02), ("L2", 0.3)])
+def test_fab_t_robust_accuracy_equals_torchattacks(setup, norm, eps):
     """FAB-T over the 9 targets: the same points are fooled within eps as by torchattacks' FAB(multi_targeted)."""
     torchattacks = pytest.importorskip("torchattacks")
     net, x, y = setup
-    ours = robust(net, FAB(net, eps, n_iter=10)(x, y), y)
-    ref = robust(net, torchattacks.FAB(net, eps=eps, steps=10, multi_targeted=True, n_classes=10)(x, y), y)
+    ours = robust(net, FAB(net, eps, norm=norm, n_iter=10)(x, y), y)
+    ref = torchattacks.FAB(net, norm=norm, eps=eps, steps=10, multi_targeted=True, n_classes=10)
+    ref = robust(net, ref(x, y), y)
     assert torch.equal(ours, ref)
     assert 0 < ours.sum() < len(y)
 
@@ -139,9 +156,8 @@ def test_outputs_in_ball_and_image_range(setup, norm, eps):
     net, x, y = setup
     attacks = [APGD(net, eps, norm=norm, n_iter=8), APGD(net, eps, norm=norm, loss="dlr", n_iter=8, restarts=2),
                APGDT(net, eps, norm=norm, n_iter=8, n_target_classes=3)]
-    if norm == "Linf":
-        attacks += [Square(net, eps, n_queries=50, generator=torch.Generator().manual_seed(0)),
-                    FAB(net, eps, n_iter=8, n_target_classes=3, restarts=2)]
+    attacks += [Square(net, eps, norm=norm, n_queries=50, generator=torch.Generator().manual_seed(0)),
+                FAB(net, eps, norm=norm, n_iter=8, n_target_classes=3, restarts=2)]
     for attack in attacks:
         x_adv = attack(x, y)
         d = (x_adv - x).flatten(1)
@@ -171,7 +187,8 @@ def test_seeded_generator_reproduces(setup):
 
 def test_eps_zero_returns_x(setup):
     net, x, y = setup
-    for attack in (APGD(net, 0.0), APGDT(net, 0.0, norm="L2"), Square(net, 0.0), FAB(net, 0.0)):
+    for attack in (APGD(net, 0.0), APGDT(net, 0.0, norm="L2"), Square(net, 0.0), Square(net, 0.0, norm="L2"),
+                   FAB(net, 0.0), FAB(net, 0.0, norm="L2")):
         assert torch.equal(attack(x, y), x)
 
 

@@ -99,8 +99,8 @@ def test_rand_version_with_eot():
 
 def test_l2_standard_set_and_edge_cases(setup):
     net, x, y, _, _ = setup
-    report = AutoAttack(net, 0.3, norm="L2", n_iter=5).evaluate(x[:8], y[:8])
-    assert report["attacks_run"] == ["apgd-ce", "apgd-t"]
+    report = AutoAttack(net, 0.3, norm="L2", n_iter=5, n_queries=20).evaluate(x[:8], y[:8])
+    assert report["attacks_run"] == ["apgd-ce", "apgd-t", "fab-t", "square"]
     assert (report["x_adv"] - x[:8]).flatten(1).norm(dim=1).max() <= 0.3 + 1e-5
     zero = AutoAttack(net, 0.0).evaluate(x[:8], y[:8])
     assert torch.equal(zero["x_adv"], x[:8]) and torch.equal(zero["robust"], zero["clean"])

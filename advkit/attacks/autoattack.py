@@ -3,9 +3,8 @@
 attacks", section 4).
 
 * ``version="standard"``: APGD-CE, APGD-T (9 target classes), FAB-T (9 target classes) and Square (5000
-  queries), in that order, 100 iterations each for APGD, APGD-T and FAB-T, as the paper. FAB-T and Square are
-  implemented for L-inf only: with ``norm="L2"`` the standard set run here is APGD-CE, APGD-T (``attacks_run`` in
-  :meth:`AutoAttack.evaluate` says which ran).
+  queries), in that order, 100 iterations each for APGD, APGD-T and FAB-T, as the paper; L-inf or L2
+  (``attacks_run`` in :meth:`AutoAttack.evaluate` lists what ran).
 * ``version="rand"``: for randomised defences, APGD-CE and APGD-DLR with Expectation over Transformation
   (``eot_iter`` = 20 gradients averaged per step).
 
@@ -49,9 +48,8 @@ class AutoAttack(Attack):
                 "apgd-ce": APGD(model, eps, loss="ce", **common),
                 "apgd-t": APGDT(model, eps, n_target_classes=n_target_classes, **common),
             }
-            if norm == "Linf":
-                self.attacks["fab-t"] = FAB(model, eps, n_iter=n_iter, n_target_classes=n_target_classes, amp=amp)
-                self.attacks["square"] = Square(model, eps, n_queries=n_queries, amp=amp)
+            self.attacks["fab-t"] = FAB(model, eps, n_target_classes=n_target_classes, **common)
+            self.attacks["square"] = Square(model, eps, norm=norm, n_queries=n_queries, amp=amp)
         else:
             self.attacks = {"apgd-ce": APGD(model, eps, loss="ce", eot_iter=eot_iter, **common),
                             "apgd-dlr": APGD(model, eps, loss="dlr", eot_iter=eot_iter, **common)}
