@@ -17,9 +17,9 @@ best point. There is nothing to tune but the iteration budget. Losses (all maxim
   each of the ``n_target_classes`` (9) classes the clean image scores highest after the top one.
 
 Each run attacks only the points not yet fooled, and a point leaves the run at its first misclassification (the
-adversarial image returned for it); the others get their highest-loss iterate. Restarts draw a new random start
-(uniform on the ball's surface direction, as the reference implementation) from ``generator`` (on the CPU, so a
-seed gives the same attack on every device); ``eot_iter`` > 1 averages that many gradients (Expectation over
+adversarial image returned for it); the others get their highest-loss iterate. Each run (restart) starts at a
+random point on the surface of the eps ball (a uniform or Gaussian draw rescaled to norm eps, as the authors' code)
+drawn from ``generator`` (on the CPU, so a seed gives the same attack on every device); ``eot_iter`` > 1 averages that many gradients (Expectation over
 Transformation) for randomised models. Checkpoints, step halving and momentum follow the authors' code
 (fra31/auto-attack, and torchattacks 3.5), with which the results agree point by point on the same random starts.
 
@@ -140,7 +140,8 @@ class APGD(Attack):
         return start.clamp(0.0, 1.0)
 
     def project(self, x: torch.Tensor, v: torch.Tensor, l2_slack: float = 0.0) -> torch.Tensor:
-        """The point of the eps ball around ``x`` (intersected with [0, 1]) nearest to ``v``."""
+        """The point of the eps ball around ``x`` (intersected with [0, 1]) nearest to ``v``. ``l2_slack``: the
+        authors' code adds 1e-12 to the norm in the second of its two projections; kept for equal results."""
         if self.norm == "Linf":
             return torch.min(torch.max(v, x - self.eps), x + self.eps).clamp(0.0, 1.0)
         d = v - x
