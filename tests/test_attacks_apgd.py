@@ -176,6 +176,21 @@ def test_apgd_is_stronger_than_pgd_fgsm_and_keeps_first_success(setup):
     assert (x_adv[~fooled] != x[~fooled]).any()
 
 
+def test_targeted_apgd_and_square_reach_the_target(setup):
+    """targeted=True: y holds the targets (here the runner-up classes), and success means predicting them."""
+    net, x, _ = setup
+    with torch.no_grad():
+        target = net(x).sort(dim=1)[1][:, -2]
+    g = lambda: torch.Generator().manual_seed(0)  # noqa: E731
+    for attack, rate in ((APGD(net, 0.02, n_iter=10, targeted=True, generator=g()), 0.5),
+                         (Square(net, 0.02, n_queries=300, targeted=True, generator=g()), 0.25)):
+        with torch.no_grad():
+            hit = net(attack(x, target)).argmax(1) == target  # none on the clean images
+        assert hit.float().mean() >= rate, type(attack).__name__
+    with pytest.raises(AdvkitError, match="APGDT"):
+        APGD(net, 0.02, loss="dlr", targeted=True)
+
+
 def test_seeded_generator_reproduces(setup):
     net, x, y = setup
     a = APGD(net, 0.01, n_iter=10, generator=torch.Generator().manual_seed(3))(x, y)
