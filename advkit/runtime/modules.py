@@ -1,4 +1,4 @@
-"""Small helpers every part of advkit uses on modules: a scoped eval mode, and the device a model lives on.
+"""Small helpers every part of advkit uses on modules: a scoped eval mode, the device and dtype of a model.
 
     >>> with eval_mode(G):            # no dropout noise, frozen batch-norm statistics ...
     ...     samples = G(z)
@@ -17,13 +17,19 @@ from torch import nn
 
 @contextmanager
 def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
-    """Eval mode for the block (attacks, sampling, validation); the caller's mode comes back afterwards."""
-    was_training = model.training
+    """Eval mode for the block (attacks, sampling, validation); every module's own mode comes back afterwards.
+
+    Each submodule's flag is saved and restored on its own, not re-derived from the top module's: a wrapper
+    (``Normalized(net)``) may be in another mode than the net it wraps, and a frozen batch norm is kept in eval
+    mode while its parent trains. ``model.train(flag)`` would overwrite both.
+    """
+    flags = [(module, module.training) for module in model.modules()]
     model.eval()
     try:
         yield model
     finally:
-        model.train(was_training)
+        for module, training in flags:
+            module.training = training  # this module only: .train() would recurse into the children
 
 
 def model_device(model: nn.Module) -> torch.device:
@@ -31,3 +37,11 @@ def model_device(model: nn.Module) -> torch.device:
     for tensor in (*model.parameters(), *model.buffers()):
         return tensor.device
     return torch.device("cpu")
+
+
+def model_dtype(model: nn.Module) -> torch.dtype:
+    """The floating-point dtype the model computes in (its first floating parameter or buffer; float32 if none)."""
+    for tensor in (*model.parameters(), *model.buffers()):
+        if tensor.is_floating_point():
+            return tensor.dtype
+    return torch.float32

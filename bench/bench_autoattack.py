@@ -1,0 +1,92 @@
+"""Benchmark: advkit's AutoAttack vs torchattacks.AutoAttack(norm='Linf', version='standard'), side by side.
+
+On the shipped MNIST CNN (advkit/assets/mnist-cnn.pt, the default victim of ``advkit fgsm``) and the first N
+vendored MNIST test digits, both attacks run in one process on the same points; it prints each robust accuracy
+(and advkit's after every attack of its cascade) and the time ratio advkit / torchattacks (process CPU time on the
+CPU, wall time on a GPU).
+
+Two budgets, since torchattacks' AutoAttack leaves its APGD and APGD-T at their default 10 iterations where the
+paper (and advkit) run 100:
+* ``--budget default``: each library's own defaults (advkit: 100 iterations; torchattacks: 10);
+* ``--budget paper``: torchattacks' APGD, APGD-T and FAB-T set to 100 iterations, as the paper.
+Both run the standard set APGD-CE, APGD-T, FAB-T, Square (5000 queries).
+
+    OMP_NUM_THREADS=1 python bench/bench_autoattack.py --n 200 --eps 0.3
+    OMP_NUM_THREADS=1 python bench/bench_autoattack.py --n 64 --eps 0.1 --budget paper
+Appends its rows to bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import Bench, sync  # noqa: E402
+
+
+def timed(fn, device: torch.device):
+    """(result, seconds): CPU seconds of this process on the CPU, where the machine is shared and the wall clock
+    counts other programs' time too (one thread: OMP_NUM_THREADS=1); wall-clock seconds on a GPU."""
+    sync()
+    start, cpu_start = time.perf_counter(), time.process_time()
+    out = fn()
+    sync()
+    return out, (time.process_time() - cpu_start) if device.type == "cpu" else (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=200)
+    parser.add_argument("--eps", type=float, default=0.3)
+    parser.add_argument("--budget", choices=("default", "paper", "both"), default="both")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    import torchattacks
+
+    from advkit.adversarial.fgsm_demo import load_victim
+    from advkit.attacks import AutoAttack
+    from advkit.data import load_dataset
+
+    device = torch.device(args.device)
+    net = load_victim("default", device).model.eval()
+    test = load_dataset("mnist", "test").subset(args.n)
+    x, y = test.images.to(device), test.labels.to(device)
+
+    def accuracy(images: torch.Tensor) -> float:
+        with torch.no_grad():
+            return (net(images).argmax(1) == y).float().mean().item()
+
+    bench = Bench("autoattack", data=f"{test.source}, first {args.n}, eps {args.eps} (L-inf), shipped MNIST CNN, "
+                                     f"device {device}")
+    bench.row("clean accuracy", 100 * accuracy(x), unit=" %")
+    budgets = ("default", "paper") if args.budget == "both" else (args.budget,)
+    report, t_ours = timed(lambda: AutoAttack(net, args.eps, seed=args.seed).evaluate(x, y), device)
+    after = ", ".join(f"{k} {100 * v:.1f}" for k, v in report["robust_accuracy"].items())
+    ours = 100 * report["robust_accuracy"][report["attacks_run"][-1]]
+    for budget in budgets:
+        reference = torchattacks.AutoAttack(net, norm="Linf", eps=args.eps, version="standard", n_classes=10,
+                                            seed=args.seed)
+        if budget == "paper":
+            for attack in reference._autoattack.attacks[:3]:  # APGD-CE, APGD-T, FAB-T
+                attack.steps = 100
+        x_ref, t_ref = timed(lambda: reference(x, y), device)
+        theirs = 100 * accuracy(x_ref)
+        note = f"torchattacks APGD, APGD-T, FAB-T steps {'100' if budget == 'paper' else '10'}"
+        bench.row(f"robust accuracy advkit ({'+'.join(report['attacks_run'])})", ours, unit=" %", note=after)
+        bench.row(f"robust accuracy torchattacks (apgd-ce+apgd-t+fab-t+square)", theirs, unit=" %", note=note)
+        bench.row("robust accuracy advkit - torchattacks", ours - theirs, unit=" pt", target="<= +0.5 (never weaker)",
+                  note=note)
+        bench.row("time advkit / torchattacks", t_ours / t_ref, target="<= 1.0",
+                  note=f"{note}; {t_ours:.1f} s vs {t_ref:.1f} s ({'CPU' if device.type == 'cpu' else 'wall'} time)")
+    bench.finish()
+
+
+if __name__ == "__main__":
+    main()
