@@ -320,3 +320,34 @@ def test_inception_fid_and_is_run_through_torch_fidelity_with_a_weights_file(tmp
     assert result.exit_code == 0, result.output
     inception = json.loads((tmp_path / "e" / "results.json").read_text())["inception"]
     assert inception["fid"] >= 0 and inception["is"] >= 1 and inception["weights"] == str(tmp_path / "inception.pt")
+
+
+@pytest.mark.parametrize("share_fake, g_forwards", [(False, 2), (True, 1)])
+def test_g_step_draws_fresh_noise_as_algorithm_1_unless_share_fake(tmp_path, share_fake, g_forwards):
+    trainer, session = _trainer(tmp_path, f"share{share_fake}", steps=1, d_steps=1, share_fake=share_fake)
+    calls = []
+    trainer.G.register_forward_hook(lambda module, args, out: calls.append(args[0].detach().clone()))
+    trainer.train_step(0)
+    session.run.close()
+    assert len(calls) == g_forwards  # D phase + a fresh G phase, or one shared batch
+    if not share_fake:
+        assert not torch.equal(calls[0], calls[1])  # the G step's z is a new draw
+
+
+def test_ttur_and_linear_decay_set_each_optimizer_rate(tmp_path):
+    trainer, session = _trainer(tmp_path, "ttur", steps=4, lr=4e-4, d_lr=1e-4, lr_decay="linear")
+    assert trainer.config.d_lr == 1e-4 and GANConfig(lr=3e-4).d_lr == 3e-4  # default: D follows --lr
+    trainer.train_step(2)  # step 2 of 4: half way down the linear decay
+    session.run.close()
+    assert trainer.optimizers["G"].param_groups[0]["lr"] == pytest.approx(2e-4)
+    assert trainer.optimizers["D"].param_groups[0]["lr"] == pytest.approx(5e-5)
+
+
+def test_gaussian_prior_and_truncation():
+    from advkit.models.registry import build_model
+
+    G = build_model("mlp-g", {"z_dim": 16, "prior": "gaussian"})
+    z = G.noise(500, torch.Generator().manual_seed(0), truncation=0.5)
+    assert z.abs().max() <= 0.5 and z.std() > 0.2
+    with pytest.raises(AdvkitError, match="gaussian prior"):
+        build_model("mlp-g", {"z_dim": 16}).noise(4, truncation=0.5)
