@@ -174,7 +174,14 @@ def test_eval_gan_reports_domain_metrics_beside_the_real_floor(tmp_path):
     domain = json.loads((tmp_path / "e" / "results.json").read_text())["domain"]
     # An untrained generator is far from the data; two real splits are close.
     assert domain["domain_fid"] > 10 * domain["real_floor_fid"] and domain["real_test_is"] > 8.5
-    assert "not Inception" in domain["note"]
+    assert "not Inception" in domain["note"] and domain["classifier_test_accuracy"] > 0.95
+    fake, floor = domain["metrics"]["fake"], domain["metrics"]["real_floor"]
+    # Every metric sits beside the same metric for held-out real images; the real floor is near its ideal values.
+    assert set(fake) == set(floor) >= {"fid", "kid_mean", "kid_std", "precision", "recall", "density", "coverage",
+                                       "is_mean"}
+    assert floor["coverage"] > 0.8 and fake["coverage"] < floor["coverage"] and fake["kid_mean"] > floor["kid_mean"]
+    assert 0 < domain["metrics"]["is_ratio"] < 1
+    assert "GAN part" in json.loads((run / "results.json").read_text())["data"]  # the classifier's images left out
 
 
 def test_image_folder_dcgan_at_64px(tmp_path):

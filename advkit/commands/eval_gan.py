@@ -77,26 +77,50 @@ def run(config: EvalGANConfig, session: Session | None = None, **session_options
 
 
 def domain_report(session: Session, dataset: str, data_source: str, fake, labels, n: int) -> dict:
-    """Domain FID / IS of ``fake`` against the test split, beside the floor: the same FID for as many real images
-    of a disjoint split (a random subset: files may be sorted by class)."""
+    """Every domain metric of ``fake`` beside the real floor: the same metric for as many held-out real test images.
+
+    The test split is cut at random (files may be sorted by class) into a reference and a held-out part of
+    min(n, half the split) images each. FID, KID, precision / recall / density / coverage (k=5) and IS are computed for
+    the first that many samples and for the held-out part against the same reference; domain FID, IS and class or
+    mode coverage are also given for all n samples."""
     import torch
 
+    from advkit.data.splits import reference_and_heldout
     from advkit.gan.data import evaluation_reference
-    from advkit.gan.metrics.domain import DomainMetric, features_and_probs
-    from advkit.gan.metrics.inception_score import inception_score
+    from advkit.gan.metrics.domain import DomainMetric, accuracy
+    from advkit.gan.metrics.report import gan_metric_report
 
-    test, train = evaluation_reference(dataset, data_source, fake.shape[-1])
-    metric = DomainMetric.for_dataset(dataset, test.images, session.device)
+    test, _ = evaluation_reference(dataset, data_source, fake.shape[-1])
+    n_floor = min(n, len(test) // 2)
+    reference, heldout = reference_and_heldout(test, n_floor, seed=0)
+    # As many reference images as samples: precision / recall / density / coverage assume equal sizes (Naeem et al.).
+    reference = reference[torch.randperm(len(reference), generator=torch.Generator().manual_seed(1))[:n_floor]]
+    metric = DomainMetric.for_dataset(dataset, test.images[reference], session.device)
     found = metric.evaluate(fake)
-    pick = torch.randperm(len(train), generator=torch.Generator().manual_seed(0))[:n]
-    floor = metric.fid(train.images[pick])
-    out = {**found, "real_floor_fid": floor, "real_floor_n": len(pick), "reference": test.source,
-           "floor_split": train.source, "note": "domain FID/IS use advkit's LeNet-style classifier, not Inception: "
-                                                "compare only with other domain numbers on the same data"}
-    line = f"domain FID {found['domain_fid']:.2f} (real-data floor {floor:.2f})"
+    (f_fake, p_fake), (f_ref, _), (f_held, p_held) = (metric.features(x) for x in (
+        fake[:n_floor], test.images[reference], test.images[heldout]))
+    probs = (p_fake, p_held) if p_fake.dim() == 2 else (None, None)  # IS: not for Stacked MNIST's per-channel classes
+    metrics = gan_metric_report(f_fake, f_ref, f_held, *probs, seed=session.seed)
+    out = {**found, "real_floor_fid": metrics["real_floor"]["fid"], "real_floor_n": n_floor,
+           "reference": f"{test.source}: {len(reference)} random images", "floor_split": "the other "
+           f"{n_floor} images of the same split", "metrics": metrics,
+           "note": "domain metrics use advkit's LeNet-style classifier (features 128-d), not Inception: compare only "
+                   "with other domain numbers on the same data, and each figure with its real floor"}
+    if not metric.stacked:
+        out["classifier_test_accuracy"] = accuracy(metric.classifier, test.to(session.device))
+        session.echo(f"domain classifier: {100 * out['classifier_test_accuracy']:.2f}% test accuracy "
+                     "(trained on a part of the training split that no GAN trains on)")
+    fake_m, floor_m = metrics["fake"], metrics["real_floor"]
+    session.echo(f"{'metric':<12}{'generated':>12}{'real floor':>12}   (n = {n_floor}, k = {metrics['k']})")
+    for name in ("fid", "kid_mean", "precision", "recall", "density", "coverage", "is_mean"):
+        if name in fake_m:
+            session.echo(f"{name:<12}{fake_m[name]:>12.4g}{floor_m[name]:>12.4g}")
+    if "is_ratio" in metrics and metrics["is_ratio"] is not None:
+        session.echo(f"IS ratio to the real floor: {metrics['is_ratio']:.3f}")
+    line = f"domain FID {found['domain_fid']:.2f} on all {n} samples"
     if "domain_is" in found:
-        out["real_test_is"] = inception_score(features_and_probs(metric.classifier, test.images)[1])[0]
-        line += (f", domain IS {found['domain_is']:.2f} (real test set {out['real_test_is']:.2f}), classes covered "
+        out["real_test_is"] = floor_m.get("is_mean")
+        line += (f", domain IS {found['domain_is']:.2f}, classes covered "
                  f"{found['classes_covered']}/10, class KL to uniform {found['class_kl']:.3f}")
     else:
         line += f", Stacked MNIST modes {found['stacked_modes']}/1000, KL {found['stacked_kl']:.3f}"

@@ -17,20 +17,32 @@ import torch
 from advkit.errors import AdvkitError
 
 IMAGE_DATASETS = ("mnist", "fashion-mnist", "stl10", "stacked-mnist", "fake")
+DOMAIN_DATASETS = ("mnist", "fashion-mnist", "stacked-mnist")  # judged by a domain classifier
 TOY_DATASETS = ("ring", "gaussian1d")
 
 
-def real_images(dataset: str, split: str, data_source: str, image_size: int | None, stacked: tuple[int, int] = (25_600, 0)):
+def real_images(dataset: str, split: str, data_source: str, image_size: int | None, stacked: tuple[int, int] = (25_600, 0),
+                gan_part: bool = False):
     """A labelled image set at ``image_size`` (None: the data's own), [0, 1]. Stacked MNIST is drawn from the MNIST
-    split: ``stacked`` = (number of triples, seed)."""
+    split: ``stacked`` = (number of triples, seed). ``gan_part``: only the images a GAN may train on (a training
+    split minus the part the domain classifier learned from, :mod:`advkit.data.splits`)."""
     from advkit.data import load_dataset
+    from advkit.data.splits import gan_training_split, take
+    from advkit.data.tensors import TensorData, resize_images
 
+    base = "mnist" if dataset == "stacked-mnist" else dataset
+    data = load_dataset(base, split, data_source)
+    if gan_part:
+        data = take(data, gan_training_split(data), "GAN part: the domain classifier never saw it")
     if dataset == "stacked-mnist":
         from advkit.data.stacked_mnist import stacked_mnist
 
         n, seed = stacked
-        return stacked_mnist(load_dataset("mnist", split, data_source), n=n, seed=seed, image_size=image_size)
-    return load_dataset(dataset, split, data_source, image_size=image_size)
+        return stacked_mnist(data, n=n, seed=seed, image_size=image_size)
+    if image_size is not None and data.images.shape[-1] != image_size:
+        data = TensorData(resize_images(data.images, image_size), data.labels, data.name,
+                          f"{data.source}, resized to {image_size}px", data.num_classes)
+    return data
 
 
 def training_data(config, device: torch.device):
@@ -45,8 +57,8 @@ def training_data(config, device: torch.device):
         from advkit.data.toy import TOY_DATASETS as toys
 
         return toys[c.dataset](), None, False
-    if c.dataset == "stacked-mnist":
-        data = real_images("stacked-mnist", "train", c.data_source, c.image_size or None)
+    if c.dataset in DOMAIN_DATASETS:  # the domain classifier's part of the training split is left out
+        data = real_images(c.dataset, "train", c.data_source, c.image_size or None, gan_part=True)
     elif c.dataset in IMAGE_DATASETS:
         from advkit.data import load_dataset
 

@@ -164,6 +164,11 @@ class DomainMetric:
                               "For other data use Inception FID with torch-fidelity (--inception-weights)")
         return cls(load_domain_classifier(base, device), real_images, dataset)
 
+    def features(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(features, class probabilities) of images (Stacked MNIST: the three digits' features side by side and
+        probabilities per channel, [N, 3, 10])."""
+        return self._features(images)
+
     def _features(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if self.stacked:  # features of the three digits side by side; probabilities per channel
             parts = [features_and_probs(self.classifier, images[:, c:c + 1]) for c in range(3)]
