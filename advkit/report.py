@@ -42,7 +42,12 @@ def environment() -> dict[str, str]:
             "cpu cores": str(os.cpu_count()), "gpu": gpu}
 
 
-def format_figure(value: Any) -> str:
+def format_figure(value: Any, row: dict | None = None) -> str:
+    """A figure as the report prints it; a several-seed row as mean +- std (min..max over the seeds)."""
+    if row and row.get("seeds"):
+        if row.get("std") is None:
+            return format_figure(value)
+        return f"{value:.4g} +- {row['std']:.2g} (min {row['min']:.4g}, max {row['max']:.4g}; seeds {row['seeds']})"
     if value is None:
         return "not measured"
     if isinstance(value, float):
@@ -67,6 +72,27 @@ def build_report(recipe: Recipe, run: Path, argv: list[str], smoke: bool, result
             "rows": rows, "config": config, "environment": environment(), "run": str(run)}
 
 
+def aggregate_seeds(reports: list[dict[str, Any]], seeds: list[int]) -> dict[str, Any]:
+    """One report for several seeds: each figure's mean, std (sample), min, max and per-seed values."""
+    import statistics
+
+    merged = {**reports[0], "seed": seeds, "seeds": seeds,
+              "command": " ; ".join(r["command"] for r in reports), "runs": [r["run"] for r in reports]}
+    rows = []
+    for i, row in enumerate(reports[0]["rows"]):
+        values = [r["rows"][i]["advkit"] for r in reports]
+        numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        out = {**row, "per_seed": values, "seeds": seeds}
+        if len(numbers) == len(values) and numbers:
+            out.update(advkit=statistics.fmean(numbers), std=statistics.stdev(numbers) if len(numbers) > 1 else 0.0,
+                       min=min(numbers), max=max(numbers))
+        else:
+            out.update(advkit=values[0], std=None)
+        rows.append(out)
+    merged["rows"] = rows
+    return merged
+
+
 def write_report(report: dict[str, Any], run: Path) -> Path:
     (run / "report.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
     lines = [f"# {report['title']}", ""]
@@ -74,7 +100,7 @@ def write_report(report: dict[str, Any], run: Path) -> Path:
         lines += ["> **Smoke run** (tiny settings, checks the code path): the numbers below are not a reproduction.", ""]
     lines += [f"Reproduces: {report['reproduces'] or report['title']} ({report['paper']}).", "",
               "| figure | published | advkit |", "| --- | --- | --- |"]
-    lines += [f"| {r['figure']} | {r['published']} | {format_figure(r['advkit'])} |" for r in report["rows"]]
+    lines += [f"| {r['figure']} | {r['published']} | {format_figure(r['advkit'], r)} |" for r in report["rows"]]
     lines += ["", f"Data: {report['data'] or 'see config'}", "", "Command:", "", "```bash", report["command"], "```", ""]
     images = sorted(p for p in run.rglob("*.png") if "checkpoints" not in p.parts)
     images += sorted(p for p in run.rglob("*.gif") if "checkpoints" not in p.parts)

@@ -123,3 +123,24 @@ def test_list_values_become_comma_lists_or_repeated_options(tmp_path):
     recipe.write_text('command = "demo"\nfolder = ["x", "y"]\neps = [0.1, 0.25]\n')
     result = CliRunner().invoke(demo, ["--recipe", str(recipe)], standalone_mode=False, catch_exceptions=False)
     assert result.output.strip() == "['x', 'y'] 0.1,0.25"
+
+
+def test_seeds_run_each_seed_and_report_mean_std_min_max(tmp_path, monkeypatch):
+    """`recipe run NAME --seeds 0,1,2`: one run per seed, one report whose figures aggregate them exactly."""
+    import statistics
+
+    monkeypatch.chdir(ROOT)
+    out = tmp_path / "seeds"
+    assert _run(["recipe", "run", "ring-gan", "--smoke", "--seeds", "0,1,2", "--out", str(out), "--device", "cpu",
+                 "--quiet"]) == 0
+    report = json.loads((out / "report.json").read_text())
+    per_seed = [json.loads((out / f"seed-{s}" / "report.json").read_text()) for s in (0, 1, 2)]
+    assert [r["seed"] for r in per_seed] == [0, 1, 2] and report["seeds"] == [0, 1, 2]
+    for i, row in enumerate(report["rows"]):
+        values = [r["rows"][i]["advkit"] for r in per_seed]
+        assert row["per_seed"] == values
+        if all(isinstance(v, (int, float)) for v in values):
+            assert row["advkit"] == pytest.approx(statistics.fmean(values))
+            assert row["std"] == pytest.approx(statistics.stdev(values))
+            assert (row["min"], row["max"]) == (min(values), max(values))
+    assert "+-" in (out / "report.md").read_text()

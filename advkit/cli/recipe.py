@@ -35,18 +35,29 @@ def list_() -> None:
 @click.option("--overwrite", is_flag=True, default=False, help="Empty a non-empty --out first.")
 @click.option("--device", default=None, help="Override the recipe's device: auto | cpu | cuda[:N].")
 @click.option("--quiet", is_flag=True, default=False, help="No progress bars; the report only.")
-def run(name: str, smoke: bool, out: str | None, overwrite: bool, device: str | None, quiet: bool) -> None:
+@click.option("--seeds", default=None, help="Run once per seed (comma list, e.g. 0,1,2) and report mean +- std, "
+                                            "min and max of every figure.")
+def run(name: str, smoke: bool, out: str | None, overwrite: bool, device: str | None, quiet: bool,
+        seeds: str | None) -> None:
     """Run recipe NAME end to end and write report.md (published figure beside advkit's) in its run directory."""
     from pathlib import Path
 
     from rich.console import Console
     from rich.table import Table
 
-    from advkit.commands.recipe import run_recipe
+    from advkit.commands.recipe import run_recipe, run_recipe_seeds
     from advkit.report import format_figure
     from advkit.runtime.rundir import write_json
 
-    outcome = run_recipe(name, smoke=smoke, out=out, device=device, quiet=quiet, overwrite=overwrite)
+    if seeds:
+        try:
+            seed_list = [int(s) for s in seeds.split(",") if s.strip()]
+        except ValueError:
+            raise click.BadParameter(f"--seeds takes integers separated by commas, e.g. 0,1,2; got {seeds!r}") from None
+        outcome = run_recipe_seeds(name, seed_list, smoke=smoke, out=out, device=device, quiet=quiet,
+                                   overwrite=overwrite)
+    else:
+        outcome = run_recipe(name, smoke=smoke, out=out, device=device, quiet=quiet, overwrite=overwrite)
     run_dir, report = Path(outcome["run"]), outcome["report"]
     write_json(run_dir / "results.json", outcome["results"])
     console = Console(stderr=True)
@@ -55,6 +66,6 @@ def run(name: str, smoke: bool, out: str | None, overwrite: bool, device: str | 
     for col in ("figure", "published", "advkit"):
         table.add_column(col, overflow="fold")
     for row in report["rows"]:
-        table.add_row(row["figure"], str(row["published"]), format_figure(row["advkit"]))
+        table.add_row(row["figure"], str(row["published"]), format_figure(row["advkit"], row))
     console.print(table)
     console.print(f"report: {run_dir / 'report.md'}")

@@ -43,9 +43,9 @@ def list_options(config_cls: type) -> set[str]:
 
 
 def run_recipe(name: str, smoke: bool = False, out: str | Path | None = None, device: str | None = None,
-               quiet: bool = False, overwrite: bool = False) -> dict[str, Any]:
+               quiet: bool = False, overwrite: bool = False, seed: int | None = None) -> dict[str, Any]:
     """Run recipe ``name`` (or a .toml path) end to end; returns {"results", "report", "run"} and writes
-    report.md / report.json into the run directory."""
+    report.md / report.json into the run directory. ``seed`` overrides the recipe's seed."""
     from advkit.recipes import find_recipe
     from advkit.report import build_report, write_report
 
@@ -54,6 +54,8 @@ def run_recipe(name: str, smoke: bool = False, out: str | Path | None = None, de
     options = recipe.smoke_options() if smoke else dict(recipe.options)
     if device:
         options["device"] = device
+    if seed is not None:
+        options["seed"] = seed
     run_dir = Path(out or f"runs/recipe-{recipe.name}{'-smoke' if smoke else ''}-{time.strftime('%Y%m%d-%H%M%S')}")
     config = config_from_options(module.CONFIG, options, f"recipe {recipe.path.name}")
     argv = recipe_argv(recipe.command, {**options, "out": str(run_dir)}, list_options(module.CONFIG))
@@ -61,3 +63,24 @@ def run_recipe(name: str, smoke: bool = False, out: str | Path | None = None, de
     report = build_report(recipe, run_dir, argv, smoke, results)
     write_report(report, run_dir)
     return {"results": results, "report": report, "run": str(run_dir)}
+
+
+def run_recipe_seeds(name: str, seeds: list[int], smoke: bool = False, out: str | Path | None = None,
+                     device: str | None = None, quiet: bool = False, overwrite: bool = False) -> dict[str, Any]:
+    """Run recipe ``name`` once per seed (into ``out/seed-<k>``) and write one report of mean +- std, min and max
+    per figure into ``out``; returns {"results": {seed: results}, "report", "run"}."""
+    from advkit.recipes import find_recipe
+    from advkit.report import aggregate_seeds, write_report
+    from advkit.runtime.rundir import ensure_writable
+
+    recipe = find_recipe(name)
+    root = Path(out or f"runs/recipe-{recipe.name}-seeds-{time.strftime('%Y%m%d-%H%M%S')}")
+    if root.is_dir() and any(root.iterdir()) and not overwrite:
+        from advkit.errors import AdvkitError
+
+        raise AdvkitError(f"--out {root} already holds runs; pass --overwrite to replace them, or another --out")
+    outcomes = [run_recipe(name, smoke, root / f"seed-{seed}", device, quiet, overwrite, seed) for seed in seeds]
+    report = aggregate_seeds([o["report"] for o in outcomes], list(seeds))
+    write_report(report, ensure_writable(root))
+    return {"results": {str(seed): o["results"] for seed, o in zip(seeds, outcomes)}, "report": report,
+            "run": str(root)}
