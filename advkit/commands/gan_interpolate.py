@@ -1,5 +1,6 @@
-"""``advkit gan interpolate``: latent walks; each row moves linearly from one z to another (Radford et al. 2015,
-sec. 6.1). z stays inside the cube [-1, 1]^d (convex), so every point is a valid uniform-noise input.
+"""``advkit gan interpolate``: latent walks from one z to another (Radford et al. 2015, sec. 6.1): a straight
+line for the uniform prior (the cube [-1, 1]^d is convex, so every point is a valid input), slerp along the
+sphere for a gaussian prior (White 2016; :mod:`advkit.gan.latent`).
 
     advkit gan interpolate --ckpt runs/gan-train-... --rows 8 --steps 10
 
@@ -34,8 +35,9 @@ CONFIG = InterpolateConfig
 
 def run(config: InterpolateConfig, session: Session | None = None, **session_options) -> dict:
     import torch
-    from torchvision.utils import save_image
 
+    from advkit.runtime.grids import save_grid
+    from advkit.gan.latent import interpolate
     from advkit.gan.sampling import cycled_labels, generates_images, load_generator
 
     with session_for("gan-interpolate", config, session, **session_options) as session:
@@ -45,13 +47,13 @@ def run(config: InterpolateConfig, session: Session | None = None, **session_opt
         rows, n_steps = config.rows, config.steps
         g = torch.Generator().manual_seed(config.seed)
         start, end = G.noise(rows, g), G.noise(rows, g)
-        t = torch.linspace(0, 1, n_steps, device=start.device)[None, :, None]
-        z = (start[:, None] * (1 - t) + end[:, None] * t).reshape(rows * n_steps, -1)
+        prior = getattr(G.config, "prior", "uniform")
+        z = interpolate(start, end, n_steps, prior).transpose(0, 1).reshape(rows * n_steps, -1)  # row by row
         labels = cycled_labels(G, rows, config.label)
         labels = labels.repeat_interleave(n_steps) if labels is not None else None
         with torch.no_grad():
             images = G.images(z, labels).cpu()
         path = session.run.images / "interpolation.png"
-        save_image(images, path, nrow=n_steps)
+        save_grid(images, path, nrow=n_steps)
         session.echo(f"{rows} latent walks of {n_steps} points -> {path}")
         return {"ckpt": str(config.ckpt), "step": payload["step"], "rows": rows, "steps": n_steps, "grid": str(path)}

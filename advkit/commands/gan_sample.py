@@ -22,6 +22,9 @@ class SampleConfig(RunConfig):
     ckpt: str = field(default="", metadata={"help": "Checkpoint file or run directory.", "required": True, "exists": True})
     n: int = field(default=64, metadata={"help": "Number of samples."})
     label: int | None = field(default=None, metadata={"help": "Class to draw (conditional generators only)."})
+    truncation: float | None = field(default=None, metadata={
+        "help": "Truncation trick (Brock et al. 2019): redraw |z_i| above this (generators trained with --prior "
+                "gaussian)."})
 
     def __post_init__(self) -> None:
         if not 1 <= self.n <= 100_000:
@@ -33,8 +36,8 @@ CONFIG = SampleConfig
 
 def run(config: SampleConfig, session: Session | None = None, **session_options) -> dict:
     import torch
-    from torchvision.utils import save_image
 
+    from advkit.runtime.grids import save_grid
     from advkit.gan.sampling import cycled_labels, generate, generates_images, load_generator
 
     with session_for("gan-sample", config, session, **session_options) as session:
@@ -42,9 +45,9 @@ def run(config: SampleConfig, session: Session | None = None, **session_options)
         if not generates_images(G):
             raise AdvkitError("this checkpoint generates vectors (toy data), not images: see its run's images/")
         images = generate(G, config.n, torch.Generator().manual_seed(config.seed),
-                          cycled_labels(G, config.n, config.label))
+                          cycled_labels(G, config.n, config.label), truncation=config.truncation)
         path = session.run.images / "samples.png"
-        save_image(images, path, nrow=max(1, int(math.sqrt(config.n))))
+        save_grid(images, path, nrow=max(1, int(math.sqrt(config.n))))
         session.echo(f"{config.n} samples from step {payload['step']} -> {path}")
         return {"ckpt": str(config.ckpt), "step": payload["step"], "n": config.n, "label": config.label,
                 "grid": str(path)}

@@ -52,16 +52,17 @@ def cycled_labels(G: nn.Module, n: int, label: int | None = None) -> torch.Tenso
 
 @torch.no_grad()
 def generate(G: nn.Module, n: int, generator: torch.Generator, labels: torch.Tensor | None = None,
-             chunk: int = 1000) -> torch.Tensor:
+             chunk: int = 1000, truncation: float | None = None) -> torch.Tensor:
     """n samples on the CPU, in data space ([0, 1] images, or raw points for a toy G), in chunks, in eval mode.
 
-    A conditional G without ``labels`` gets random classes drawn from ``generator``."""
+    A conditional G without ``labels`` gets random classes drawn from ``generator``; ``truncation``: the truncation
+    trick for a G trained with a gaussian prior (:mod:`advkit.gan.latent`)."""
     out, device, k = [], model_device(G), G.config.num_classes
     with eval_mode(G):
         for start in range(0, n, chunk):
             m = min(chunk, n - start)
             y = labels[start:start + m] if labels is not None else (
                 torch.randint(k, (m,), generator=generator).to(device) if k else None)
-            z = G.noise(m, generator)
+            z = G.noise(m, generator) if truncation is None else G.noise(m, generator, truncation)
             out.append((G.images(z, y) if generates_images(G) else G(z, y).float()).cpu())
     return torch.cat(out)

@@ -213,6 +213,8 @@ class Trainer(ABC):
                     if self.step % self.config.log_every == 0 or self.step == total:
                         self.run.log(self.step, **figures)
                         bar.update(self.step, **figures)
+                    else:
+                        bar.update(self.step)  # the bar and its ETA move every step; the figures on log steps
                     if (self.step % self.config.sample_every == 0 or self.step == total) and self.run.main_process:
                         self.sample(self.step)  # grids and evaluation on rank 0 only
                         evaluated = self.evaluate(self.step)

@@ -257,7 +257,9 @@ class GANTrainer(Trainer):
     # ------------------------------------------------------------------ samples and evaluation
     @torch.no_grad()
     def sample(self, step: int) -> None:
-        from torchvision.utils import make_grid, save_image
+        from torchvision.utils import make_grid
+
+        from advkit.runtime.grids import save_grid
 
         G = self.sampler
         if self.toy:
@@ -273,7 +275,7 @@ class GANTrainer(Trainer):
             with eval_mode(G):
                 samples = G.images(self.fixed_z, self.fixed_y).float().cpu()
             nrow = max(1, int(math.sqrt(samples.shape[0])))
-            save_image(samples, self.run.images / f"step-{step:08d}.png", nrow=nrow, padding=2)
+            save_grid(samples, self.run.images / f"step-{step:08d}.png", nrow=nrow)
             self.run.writer.add_image("samples", make_grid(samples.clamp(0, 1), nrow=nrow), step)
         # Weight histograms, as the source's tf.summary.histogram on every variable.
         for role in ("G", "D"):
