@@ -51,6 +51,21 @@ class Victim:
             x = TF.center_crop(TF.resize(x, [256], antialias=True), [224, 224])
         return x.clamp(0, 1).unsqueeze(0)
 
+    def conversion(self, path: str | os.PathLike) -> str | None:
+        """What :meth:`load_image` changes in this file to fit the model's input (None: nothing)."""
+        import numpy as np
+        from PIL import Image
+
+        with Image.open(path) as image:
+            size, mode = image.size, image.mode
+            rgb = np.asarray(image.convert("RGB"))
+        grey = mode in ("L", "1") or bool((rgb == rgb[..., :1]).all())  # RGB files of grey pixels lose nothing
+        if self.kind == "mnist" and (size != (28, 28) or not grey):
+            return f"{size[0]}x{size[1]} {mode} image converted to 28x28 grey for the MNIST classifier"
+        if self.kind == "imagenet" and (size != (224, 224) or mode != "RGB"):
+            return f"{size[0]}x{size[1]} {mode} image resized to 256 px and centre-cropped to 224x224 RGB"
+        return None
+
     def label_of(self, path: Path) -> int | None:
         match = DIGIT_NAME.match(Path(path).name)
         return int(match.group(2)) if match else None
@@ -150,6 +165,10 @@ def image_mode(victim: Victim, config: Any, session: Any) -> dict:
         raise AdvkitError(f"--target must be a class index in [0, {len(victim.class_names) - 1}]; got {config.target}")
     device = next(victim.model.parameters()).device
     x = torch.cat([victim.load_image(p) for p in paths]).to(device)
+    for path in paths:  # say so whenever an input is converted to what the model reads
+        note = victim.conversion(path)
+        if note:
+            session.warn(f"{Path(path).name}: {note}")
     pred, conf = predict(victim.model, x)
     targeted = config.target >= 0
     known = [victim.label_of(p) for p in paths]
@@ -161,8 +180,17 @@ def image_mode(victim: Victim, config: Any, session: Any) -> dict:
     rows = [{"image": str(p), "true": k, "pred": _name(victim, int(a)), "conf": float(b),
              "adv_pred": _name(victim, int(c)), "adv_conf": float(d)}
             for p, k, a, b, c, d in zip(paths, known, pred, conf, adv_pred, adv_conf)]
+    # The smallest eps at which FGSM flips each image (so the figure shows a flip, whatever --eps was).
+    x_flip = x.clone()
+    for i, row in enumerate(rows):
+        row["eps_to_flip"] = eps_to_flip_half(victim.model, x[i:i + 1], config.clip)
+        if row["eps_to_flip"] is not None:
+            x_flip[i:i + 1] = FGSM(victim.model, row["eps_to_flip"], clip=config.clip)(x[i:i + 1], pred[i:i + 1])
+    flip_pred, flip_conf = predict(victim.model, x_flip)
+    for row, p, c in zip(rows, flip_pred, flip_conf):
+        row["flip_pred"], row["flip_conf"] = _name(victim, int(p)), float(c)
     figure = session.run.images / "fgsm.png"
-    panda_figure(x, x_adv, rows, eps, figure, victim.kind)
+    panda_figure(x, x_adv, rows, eps, figure, victim.kind, x_flip)
     results: dict[str, Any] = {"model": victim.name, "model_source": victim.source, "eps": eps, "targeted": targeted,
                                "target": config.target if targeted else None, "clip": config.clip, "images": rows,
                                "figure": str(figure)}
@@ -180,7 +208,10 @@ def image_mode(victim: Victim, config: Any, session: Any) -> dict:
     results.update({"flip_rate": rate, "flip_rate_measured_on": pool_name, "eps_flipping_half": half,
                     "input_dimensions": dims})
     for r in rows:
-        session.echo(f"{Path(r['image']).name}: {r['pred']} ({r['conf']:.1%}) -> {r['adv_pred']} ({r['adv_conf']:.1%})")
+        flip = (f"; flips to {r['flip_pred']} ({r['flip_conf']:.1%}) at eps={r['eps_to_flip']:.3f}"
+                if r["eps_to_flip"] is not None else "; no eps <= 1 flips it")
+        session.echo(f"{Path(r['image']).name}: {r['pred']} ({r['conf']:.1%}) -> {r['adv_pred']} ({r['adv_conf']:.1%})"
+                     f" at eps={eps:g}{flip}")
     session.echo(f"eps={eps:g} flips {rate:.1%} of the predictions on {pool_name}; "
                  + (f"eps={half:.3f} would flip half." if half is not None else "even eps=1 flips fewer than half."))
     if victim.kind == "mnist" and eps < 0.05:
@@ -191,21 +222,29 @@ def image_mode(victim: Victim, config: Any, session: Any) -> dict:
     return results
 
 
-def panda_figure(x: torch.Tensor, x_adv: torch.Tensor, rows: list[dict], eps: float, path: Path, kind: str) -> None:
-    """original | sign of the perturbation (amplified to the full range) | adversarial, one row per image."""
+def panda_figure(x: torch.Tensor, x_adv: torch.Tensor, rows: list[dict], eps: float, path: Path, kind: str,
+                 x_flip: torch.Tensor | None = None) -> None:
+    """original | the perturbation x_adv - x (amplified to the full range; clipping to [0, 1] makes it differ
+    from eps * sign(grad) where a pixel hits 0 or 1) | adversarial at eps | (``x_flip``) adversarial at the
+    smallest eps that flips the image, one row per image."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     n = x.shape[0]
-    fig, axes = plt.subplots(n, 3, figsize=(7.5, 2.6 * n), squeeze=False)
+    columns = 3 if x_flip is None else 4
+    fig, axes = plt.subplots(n, columns, figsize=(2.5 * columns, 2.6 * n), squeeze=False)
     eta = x_adv - x
     for i in range(n):
         amplified = (eta[i] / (2 * eps) + 0.5).clamp(0, 1) if eps > 0 else torch.full_like(eta[i], 0.5)
         panels = [(x[i], f"{rows[i]['pred']}\n{rows[i]['conf']:.1%} confidence"),
-                  (amplified, f"+ {eps:g} x sign(grad)\n(amplified)"),
+                  (amplified, f"+ perturbation, eps={eps:g}\n(x_adv - x, amplified)"),
                   (x_adv[i], f"{rows[i]['adv_pred']}\n{rows[i]['adv_conf']:.1%} confidence")]
+        if x_flip is not None:
+            e = rows[i]["eps_to_flip"]
+            panels.append((x_flip[i], f"flips at eps={e:.3f}:\n{rows[i]['flip_pred']} ({rows[i]['flip_conf']:.1%})"
+                           if e is not None else "no eps <= 1 flips it"))
         for ax, (img, title) in zip(axes[i], panels):
             img = img.detach().cpu()
             ax.imshow((img[0] if img.shape[0] == 1 else img.permute(1, 2, 0)).numpy(), cmap="gray" if img.shape[0] == 1 else None,

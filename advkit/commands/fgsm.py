@@ -33,7 +33,9 @@ class FGSMConfig(RunConfig):
     image: str = field(default="", metadata={"help": "Image file to attack (default: the shipped test digits / cat photo)."})
     target: int = field(default=-1, metadata={"help": "Targeted FGSM towards this class (-1: untargeted)."})
     dataset: str = field(default="", metadata={"help": "Dataset mode: attack the test split of mnist or fashion-mnist."})
-    n: int = field(default=10000, metadata={"help": "Test images used (dataset mode; the flip rate uses at most 1000)."})
+    n: int = field(default=1000, metadata={
+        "help": "Test images attacked in dataset mode (the full test set: 10000); the flip rate of image mode uses at "
+                "most 1000."})
     clip: bool = field(default=True, metadata={"help": "Clip adversarial images to [0,1] (--no-clip: the paper's raw eta)."})
     pgd_steps: int = field(default=20, metadata={"help": "PGD steps in dataset mode (0: FGSM only)."})
     pgd_restarts: int = field(default=1, metadata={"help": "PGD random restarts (best iterate kept per sample)."})
