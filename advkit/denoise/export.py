@@ -1,0 +1,44 @@
+"""Export a trained denoiser for shipping: the generator alone (no D, no optimizer state), float16 weights.
+
+The file is an ordinary advkit checkpoint (:mod:`advkit.runtime.checkpoint`: registered model name,
+constructor args, weights, the training config), so it rebuilds from the file alone; float16 halves the
+size and is loaded back as float32 by the loaders (:func:`load_generator`). The training config is kept:
+it records the noise level a sigma-specific model was trained at (``noise_std``) or that it is blind.
+
+    >>> export_generator("runs/blind16-color/checkpoints/best.pt", "advkit/assets/denoiser-blind-unet16.pt")
+    >>> G, payload = load_generator("advkit/assets/denoiser-blind-unet16.pt")
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from torch import nn
+
+from advkit.errors import AdvkitError
+
+
+def load_generator(path: str | Path, device: str = "cpu") -> tuple[nn.Module, dict]:
+    """(the denoising generator G as float32 in eval mode, the checkpoint payload) of a checkpoint or run dir."""
+    from advkit.runtime.checkpoint import load_checkpoint, rebuild_models
+
+    payload = load_checkpoint(path)
+    spec = payload["models"].get("G")
+    if spec is None or not spec["name"].startswith("denoise-"):
+        raise AdvkitError(f"{path} holds no denoising generator ({', '.join(payload['models'])}); pass a "
+                          "`denoise train` checkpoint")
+    return rebuild_models(payload, ["G"], "cpu")["G"].float().to(device).eval(), payload
+
+
+def export_generator(ckpt: str | Path, out: str | Path, half: bool = True) -> Path:
+    """Write G of ``ckpt`` alone to ``out`` (float16 when ``half``); returns the path written."""
+    from advkit.runtime.checkpoint import save_checkpoint
+
+    G, payload = load_generator(ckpt)
+    spec = payload["models"]["G"]
+    try:
+        return save_checkpoint(Path(out), step=payload["step"], config=payload["config"],
+                               models={"G": (spec["name"], spec["args"], G.half() if half else G)},
+                               extra={"exported_from": str(ckpt), "dtype": "float16" if half else "float32"})
+    except OSError as e:
+        raise AdvkitError(f"cannot write {out} ({e.strerror}); pass a writable path") from None
