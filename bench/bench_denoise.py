@@ -34,7 +34,8 @@ def big_child(width: int, height: int, tile: int) -> None:
     """Run in a fresh process: denoise one width x height photo tiled; print time and peak RSS as JSON."""
     from PIL import Image
 
-    from advkit.denoise.inference import context_margin, load_denoiser
+    from advkit.denoise.inference import load_denoiser
+    from advkit.denoise.tiling import exact_margin
     from advkit.data.images import list_images
     from advkit.denoise.noise import add_noise
     from advkit.denoise.tiling import tiled_apply
@@ -46,7 +47,7 @@ def big_child(width: int, height: int, tile: int) -> None:
     del clean
     G, _, _ = load_denoiser(None, torch.device("cpu"))
     start = time.perf_counter()
-    out = tiled_apply(G, noisy, tile, context_margin(G))
+    out = tiled_apply(G, noisy, tile, exact_margin(G))
     seconds = time.perf_counter() - start
     assert out.shape == noisy.shape
     print(json.dumps({"seconds": seconds, "peak_rss_mb": peak_rss_mb(),
@@ -82,7 +83,8 @@ def main() -> None:
     if not SET.is_dir():
         sys.exit(f"{SET} is absent: this benchmark needs ../shared/data/denoise/CBSD68")
 
-    from advkit.denoise.inference import SHIPPED_MODELS, context_margin, load_denoiser
+    from advkit.denoise.inference import SHIPPED_MODELS, load_denoiser
+    from advkit.denoise.tiling import exact_margin
     from advkit.data.images import list_images
     from advkit.denoise.baselines import available_baselines
     from advkit.denoise.evaluate import model_method, noisy_pair, psnr_ssim
@@ -99,12 +101,12 @@ def main() -> None:
         G, ckpt, _ = load_denoiser(None, torch.device("cpu"), shipped=model)  # batch norm folded into the convs
         files.append(ckpt.name)
         name = f"advkit {model}"
-        methods[name] = model_method(G, args.tile, context_margin(G))
+        methods[name] = model_method(G, args.tile, exact_margin(G))
         with FlopCounterMode(display=False) as counter:  # the arithmetic behind the time (padding included)
             methods[name](pairs[0][1], 50)
         gmacs[name] = counter.get_total_flops() / 2e9
         if cpu_has_native_bf16():  # bf16 autocast is a speed-up only where the CPU computes bf16 natively
-            methods[f"{name} --amp"] = model_method(G, args.tile, context_margin(G), amp=True)
+            methods[f"{name} --amp"] = model_method(G, args.tile, exact_margin(G), amp=True)
             name = f"{name} --amp"
         if args.all_cores and cores > torch.get_num_threads():
             # The whole CPU for each method: CBM3D (bm3d package) is single-threaded, so only advkit gains.

@@ -20,21 +20,34 @@ torch.set_num_threads(1)
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="session")
-def shared_data() -> Path:
-    """The data root (ADVKIT_DATA) when it holds real denoising sets, else skip (`advkit data fetch CBSD68`)."""
-    root = data_root()
-    if not (root / "denoise").is_dir():
-        pytest.skip("no real denoising sets in the data root; run `advkit data fetch CBSD68` or set ADVKIT_DATA")
+# name: (images, size, grey); sizes differ so that no two sets hold the same crops.
+SAMPLE_SETS = {"CBSD432": (12, 64, False), "CBSD68": (3, 72, False), "Kodak24": (2, 80, False),
+               "McMaster": (2, 88, False), "Set12": (2, 72, True), "BSD68": (2, 80, True), "Train400": (4, 64, True)}
+
+
+def build_sample_data_root(root: Path) -> Path:
+    """A data root (ADVKIT_DATA) with the vendored MNIST and small denoising sets under their real names, cut from
+    scikit-image's sample photos: the denoising commands and recipes run on it end to end, with no download."""
+    from fixtures_images import make_image_folder
+
+    root.mkdir(parents=True, exist_ok=True)
+    if not (root / "mnist").exists():
+        (root / "mnist").symlink_to(data_root() / "mnist", target_is_directory=True)
+    for name, (n, size, grey) in SAMPLE_SETS.items():
+        make_image_folder(root / "denoise" / name, n=n, size=size, grey=grey)
     return root
 
 
 @pytest.fixture(scope="session")
-def denoise_sets(shared_data) -> Path:
-    folder = shared_data / "denoise"
-    if not (folder / "CBSD68").is_dir():
-        pytest.skip("denoise/CBSD68 is not in the data root; run `advkit data fetch CBSD68` or set ADVKIT_DATA")
-    return folder
+def sample_data_root(tmp_path_factory) -> Path:
+    return build_sample_data_root(tmp_path_factory.mktemp("advkit-data"))
+
+
+@pytest.fixture
+def denoise_sets(sample_data_root, monkeypatch) -> Path:
+    """The sample denoising sets (CBSD432, CBSD68, Kodak24, ...), with ADVKIT_DATA pointing at their root."""
+    monkeypatch.setenv("ADVKIT_DATA", str(sample_data_root))
+    return sample_data_root / "denoise"
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""`advkit denoise train|eval|apply|export` end to end on real images (skipped without ../shared/data)."""
+"""`advkit denoise train|eval|apply|export` end to end on real photos (crops of scikit-image's samples)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ from advkit.runtime.checkpoint import load_checkpoint
 
 
 @pytest.fixture(scope="module")
-def few_images(denoise_sets, tmp_path_factory):
-    """3 CBSD432 training images and 2 CBSD68 test images, copied (loading all 432 takes seconds)."""
+def few_images(sample_data_root, tmp_path_factory):
+    """3 training images and 2 test images of the sample sets, copied."""
+    denoise_sets = sample_data_root / "denoise"
     root = tmp_path_factory.mktemp("denoise")
     train, test = root / "train", root / "test"
     train.mkdir()

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from advkit.denoise.discriminator import DenoiseDiscriminator, DenoiseDiscriminatorConfig
-from advkit.denoise.generator import (OriginalDenoiser, OriginalDenoiserConfig, UNetDenoiser, UNetDenoiserConfig,
-                                      receptive_field)
+from advkit.denoise.generator import (OriginalBNDenoiser, OriginalBNDenoiserConfig, OriginalDenoiser,
+                                      OriginalDenoiserConfig, UNetDenoiser, UNetDenoiserConfig, receptive_field)
 from advkit.denoise.tiling import tiled_apply
 
 
@@ -21,7 +21,8 @@ def small_unet(**kw) -> UNetDenoiser:
 @pytest.mark.parametrize("size", [(17, 29), (31, 8), (33, 65), (5, 7)])
 def test_output_size_equals_input_size_for_odd_sizes(size):
     x = torch.rand(2, 3, *size)
-    for G in (small_unet(), OriginalDenoiser(OriginalDenoiserConfig(width=8)).eval()):
+    for G in (small_unet(), OriginalDenoiser(OriginalDenoiserConfig(width=8)).eval(),
+              OriginalBNDenoiser(OriginalBNDenoiserConfig(width=8)).eval()):
         with torch.no_grad():
             assert G(x).shape == x.shape
 
@@ -56,6 +57,29 @@ def test_tiling_equals_whole_image_within_1e4(norm):
 def test_receptive_field_of_the_original_net():
     # two 4x4/2 convs then two 4x4/2 deconvs: one output pixel sees a 10..14 px window
     assert 8 <= receptive_field(OriginalDenoiser(OriginalDenoiserConfig(width=4))) <= 16
+    assert receptive_field(OriginalBNDenoiser(OriginalBNDenoiserConfig(width=4))) == receptive_field(
+        OriginalDenoiser(OriginalDenoiserConfig(width=4)))
+
+
+def test_original_is_the_sources_generator_and_original_bn_the_dcgan_variant():
+    from torch import nn
+
+    from advkit.train.denoise import DenoiseConfig, generator_args
+
+    torch.manual_seed(0)
+    G = OriginalDenoiser(OriginalDenoiserConfig())
+    assert sum(p.numel() for p in G.parameters()) == 17_987  # width 16: 3->16->32->16->3, 4x4 kernels
+    kinds = {type(m) for m in G.modules()}
+    assert nn.ReLU in kinds and not kinds & {nn.BatchNorm2d, nn.LeakyReLU}
+    weights = torch.cat([m.weight.flatten() for m in G.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))])
+    assert abs(weights.std().item() / 0.001 - 1) < 0.05 and abs(weights.mean().item()) < 1e-4
+    assert all(m.bias.abs().max() == 0 for m in G.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)))
+    bn = OriginalBNDenoiser(OriginalBNDenoiserConfig())
+    assert any(isinstance(m, nn.BatchNorm2d) for m in bn.modules()) and bn.config.width == 64
+    source = DenoiseConfig(arch="original")
+    assert (source.width, source.lr) == (16, 1e-5) and generator_args(source)[0] == "denoise-original"
+    dcgan = DenoiseConfig(arch="original-bn")
+    assert (dcgan.width, dcgan.lr) == (64, 2e-4) and generator_args(dcgan)[0] == "denoise-original-bn"
 
 
 def test_discriminator_heads():
@@ -100,7 +124,7 @@ def _randomize_batch_norm(model: torch.nn.Module) -> None:
 
 
 @pytest.mark.parametrize("make", [lambda: small_unet(norm="batch"),
-                                  lambda: OriginalDenoiser(OriginalDenoiserConfig(width=8)).eval()])
+                                  lambda: OriginalBNDenoiser(OriginalBNDenoiserConfig(width=8)).eval()])
 def test_folding_batch_norm_keeps_the_function_and_removes_every_norm(make):
     import copy
 
@@ -141,7 +165,8 @@ def test_bf16_inference_of_the_shipped_model_costs_under_0_05_db():
         pytest.skip("this CPU has no native bf16 (AVX512-BF16/AMX): --amp is refused here")
     from skimage.data import chelsea
 
-    from advkit.denoise.inference import context_margin, load_denoiser
+    from advkit.denoise.inference import load_denoiser
+    from advkit.denoise.tiling import exact_margin
     from advkit.denoise.evaluate import model_method, psnr_ssim
     from advkit.denoise.noise import add_noise
 
@@ -149,8 +174,8 @@ def test_bf16_inference_of_the_shipped_model_costs_under_0_05_db():
     noisy = add_noise(clean, 50, seed=0).permute(1, 2, 0).numpy()
     clean = clean.permute(1, 2, 0).numpy()
     G, _, _ = load_denoiser(None, torch.device("cpu"))
-    full = psnr_ssim(clean, model_method(G, 512, context_margin(G))(noisy, 50))["psnr"]
-    half = psnr_ssim(clean, model_method(G, 512, context_margin(G), amp=True)(noisy, 50))["psnr"]
+    full = psnr_ssim(clean, model_method(G, 512, exact_margin(G))(noisy, 50))["psnr"]
+    half = psnr_ssim(clean, model_method(G, 512, exact_margin(G), amp=True)(noisy, 50))["psnr"]
     assert full > 24 and abs(full - half) < 0.05
 
 

@@ -60,3 +60,35 @@ def test_same_seed_same_noise_other_seed_other_noise():
 def test_bad_sigma_is_refused(sigma):
     with pytest.raises(AdvkitError, match="noise-std"):
         add_noise(torch.rand(3, 8, 8), sigma, seed=0)
+
+
+def test_a_scalar_sigma_is_the_seeded_cpu_draw():
+    """The reference: N(0, 1) from the seeded CPU generator, times sigma / 255 (unchanged by per-image sigmas)."""
+    clean = torch.rand(2, 3, 16, 16)
+    expected = clean + torch.randn(clean.shape, generator=torch.Generator().manual_seed(4)) * (30 / 255)
+    assert torch.equal(add_noise(clean, 30.0, seed=4), expected)
+
+
+def test_per_image_sigma_and_per_image_clipping():
+    clean = torch.full((3, 3, 128, 128), 0.5)
+    sigmas = torch.tensor([0.0, 20.0, 60.0])
+    noise = add_noise(clean, sigmas, seed=0) - clean
+    measured = noise.flatten(1).std(1) * 255
+    assert measured[0] == 0 and abs(measured[1] / 20 - 1) < 0.02 and abs(measured[2] / 60 - 1) < 0.02
+    clip = torch.tensor([False, True, True])
+    clipped = add_noise(clean, sigmas, seed=0, clip=clip)
+    raw = add_noise(clean, sigmas, seed=0)
+    assert torch.equal(clipped[0], raw[0]) and torch.equal(clipped[1:], raw[1:].clamp(0, 1))
+    with pytest.raises(AdvkitError, match="per-image"):
+        add_noise(clean, torch.tensor([10.0, 20.0]), seed=0)          # 2 sigmas for 3 images
+    with pytest.raises(AdvkitError, match="per-image"):
+        add_noise(clean, torch.tensor([10.0, -1.0, 300.0]), seed=0)   # out of [0, 255]
+
+
+def test_on_device_noise_is_reproducible_from_the_generator_state():
+    clean = torch.rand(2, 3, 32, 32)
+    draw = lambda: add_noise(clean, torch.tensor([10.0, 40.0]), generator=torch.Generator().manual_seed(9),  # noqa: E731
+                             on_device=True)
+    first, second = draw(), draw()
+    assert torch.equal(first, second)
+    assert abs((first - clean)[1].std().item() * 255 / 40 - 1) < 0.05

@@ -18,7 +18,7 @@ def _snippets() -> list[str]:
 def test_the_readme_documents_four_areas():
     text = "\n".join(_snippets())
     assert len(_snippets()) == 4
-    for name in ("advkit.attacks", "gan_train.run", "denoise(", "run_recipe("):
+    for name in ("advkit.attacks", "gan_train.run", "denoise_tensor(", "run_recipe("):
         assert name in text, name
 
 

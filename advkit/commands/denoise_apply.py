@@ -1,11 +1,13 @@
-"""``advkit denoise apply``: denoise your own images into a folder (PNG, same size), with a model shipped in the
-package (``model``: quality or fast) or a checkpoint of your own, tiled so any photo fits in memory.
+"""``advkit denoise apply``: denoise your own images into a folder, in their own format: grey stays grey, 16-bit
+stays 16-bit (PNG grey, TIFF), alpha is kept, EXIF orientation is honoured. The noise level is estimated per
+image (``--noise-std auto``, the wavelet MAD of Donoho & Johnstone, :mod:`advkit.denoise.estimate`) and printed,
+or given. Tiled, so any photo fits in memory.
 
     advkit denoise apply photo.jpg --out denoised/
-    advkit denoise apply photo.jpg --out denoised/ --model fast --amp
+    advkit denoise apply scan.png --noise-std 25 --model fast --amp
 
     >>> from advkit.commands.denoise_apply import DenoiseApplyConfig, run
-    >>> run(DenoiseApplyConfig(images=["photo.jpg"], out="denoised"))["outputs"]
+    >>> run(DenoiseApplyConfig(images=["photo.jpg"], out="denoised"))["images"][0]["sigma"]
 """
 
 from __future__ import annotations
@@ -23,21 +25,33 @@ RUN_DIR = False  # writes its images into ``out``, not a run directory
 @dataclass
 class DenoiseApplyConfig(RunConfig):
     images: list[str] = field(default_factory=list, metadata={"help": "Image files.", "argument": True})
-    out: str = field(default="denoised", metadata={"help": "Folder the denoised PNG files are written to."})
+    out: str = field(default="denoised", metadata={"help": "Folder the denoised files are written to."})
     ckpt: str | None = field(default=None, metadata={"help": "Checkpoint (default: the shipped model).", "exists": True})
     model: str | None = field(default=None, metadata={"help": MODEL_HELP, "choices": ("quality", "fast")})
+    noise_std: str = field(default="auto", metadata={
+        "help": "Noise std on the 0-255 scale, or auto: estimated per image and printed."})
     add_noise: float = field(default=0.0, metadata={
         "help": "Demo: first add Gaussian noise of this std (0-255 scale) and save the noisy image too."})
     tile: int = field(default=512, metadata={"help": "Tile size for large images."})
     amp: bool = field(default=False, metadata={"help": AMP_HELP})
+
+    def sigma(self) -> float | None:
+        """The given noise level, or None for auto."""
+        if self.noise_std == "auto":
+            return None
+        try:
+            return float(self.noise_std)
+        except ValueError:
+            raise AdvkitError(f"--noise-std must be auto or a number on the 0-255 scale; got {self.noise_std!r}") from None
 
     def __post_init__(self) -> None:
         from advkit.denoise.noise import check_sigma
 
         if not self.images:
             raise AdvkitError("pass at least one image file to denoise")
-        if self.add_noise:
-            check_sigma(self.add_noise)
+        for sigma in (self.sigma(), self.add_noise or None):
+            if sigma is not None:
+                check_sigma(sigma)
         if self.tile < 8:
             raise AdvkitError(f"--tile must be >= 8; got {self.tile}")
 
@@ -46,28 +60,36 @@ CONFIG = DenoiseApplyConfig
 
 
 def run(config: DenoiseApplyConfig, session: Session | None = None, **session_options) -> dict:
-    from torchvision.utils import save_image
+    import warnings
 
-    from advkit.data.images import load_image
-    from advkit.denoise.inference import denoise, load_denoiser
+    from advkit.data.images import read_image, write_image
+    from advkit.denoise.apply import denoise_image
+    from advkit.denoise.inference import load_denoiser
     from advkit.denoise.noise import add_noise, image_seed
     from advkit.runtime.amp import inference_autocast
     from advkit.runtime.rundir import ensure_writable
 
     out = ensure_writable(config.out, "--out")
     with session_for("denoise-apply", config, session, run_dir=False, **session_options) as session:
-        G, path, _ = load_denoiser(config.ckpt, session.device, shipped=config.model)
+        G, path, payload = load_denoiser(config.ckpt, session.device, shipped=config.model)
         inference_autocast(session.device, config.amp)  # an unsupported --amp is refused here, before any work
-        inputs = [load_image(p, "RGB") for p in config.images]  # every file checked before any work
-        outputs = []
+        with warnings.catch_warnings():  # conversions are reported once, below, per image
+            warnings.simplefilter("ignore")
+            inputs = [read_image(p) for p in config.images]  # every file checked before any work
+        done = []
         for name, image in session.track(list(zip(config.images, inputs)), len(inputs), "denoise apply"):
-            stem, x = Path(name).stem, image[None]
+            stem = Path(name).stem
             if config.add_noise:
-                x = add_noise(x, config.add_noise, seed=image_seed(config.seed, Path(name).name))
-                save_image(x.clamp(0, 1), out / f"{stem}-noisy.png")
-            target = out / f"{stem}-denoised.png"
-            save_image(denoise(G, x, config.tile, config.amp), target)
-            outputs.append(str(target))
-            session.echo(f"{name} -> {target}")
+                noisy = add_noise(image.pixels[None], config.add_noise, seed=image_seed(config.seed, Path(name).name))
+                image = image.with_pixels(noisy[0].clamp(0, 1))  # saved as an 8/16-bit file would hold it
+                write_image(out / f"{stem}-noisy.png", image)
+            result = denoise_image(G, image, config.sigma(), config.tile, config.amp, payload)
+            target = out / f"{stem}-denoised{'.tif' if Path(name).suffix.lower() in ('.tif', '.tiff') else '.png'}"
+            notes = result["notes"] + write_image(target, result["image"])
+            for note in notes:
+                session.warn(f"{Path(name).name}: {note}")
+            session.echo(f"{name} -> {target} (sigma {result['sigma']:.1f}, {result['sigma_source']})")
+            done.append({"input": str(name), "output": str(target), "sigma": result["sigma"],
+                         "sigma_source": result["sigma_source"], "notes": notes})
         session.echo(f"{len(inputs)} image(s) denoised with {path.name}")
-        return {"model": str(path), "outputs": outputs}
+        return {"model": str(path), "images": done}

@@ -1,8 +1,10 @@
 """``advkit denoise eval``: PSNR / SSIM per image and mean for the model, the noisy input and classical
-denoisers (NLM, wavelet, TV, BM3D when installed), all on the same noisy images (DnCNN protocol).
+denoisers (NLM, wavelet, TV, BM3D when installed), all on the same noisy images (DnCNN protocol), at one or
+several noise levels, optionally also with the noisy input clipped to [0, 1] as 8-bit files are.
 
     advkit denoise eval --set CBSD68 --set Kodak24 --noise-std 50           # the shipped quality model
-    advkit denoise eval --ckpt runs/denoise-train-.../checkpoints/best.pt --set DIR --model fast --amp
+    advkit denoise eval --ckpt runs/denoise-train-.../checkpoints/best.pt --set DIR --noise-std 15,25,50 --clip-row
+    advkit denoise eval --set CBSD68 --model fast --amp --self-ensemble
 
     >>> from advkit.commands.denoise_eval import DenoiseEvalConfig, run
     >>> run(DenoiseEvalConfig(sets=["photos/"], baselines="none"))["sets"][0]["mean"]["advkit"]["psnr"]
@@ -13,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from advkit.commands.values import parse_eps_list
 from advkit.denoise.noise import MODES, check_sigma
 from advkit.errors import AdvkitError
 from advkit.runtime.session import RunConfig, Session, session_for
@@ -27,12 +30,21 @@ MODEL_HELP = ("Shipped model used when there is no --ckpt: quality (U-Net width 
 @dataclass
 class DenoiseEvalConfig(RunConfig):
     sets: list[str] = field(default_factory=list, metadata={
-        "help": "Test image folder (repeatable).", "option": "--set", "required": True, "folder": True})
+        "help": "Test image folder, or a set name (CBSD68, Kodak24, McMaster, Set12, BSD68: `advkit data fetch`); "
+                "repeatable.", "option": "--set", "required": True})
     ckpt: str | None = field(default=None, metadata={"help": "Checkpoint (default: the shipped model).", "exists": True})
     model: str | None = field(default=None, metadata={"help": MODEL_HELP, "choices": ("quality", "fast")})
-    noise_std: float = field(default=50.0, metadata={"help": "Noise std on the 0-255 scale."})
+    noise_std: str = field(default="50", metadata={"help": "Noise std(s) on the 0-255 scale, e.g. 15,25,50."})
     noise_mode: str = field(default="iid", metadata={"help": "iid, or the source's compat corruption.", "choices": MODES})
-    clip: bool = field(default=False, metadata={"help": "Clamp noisy inputs to [0, 1]."})
+    clip: bool = field(default=False, metadata={"help": "Clamp noisy inputs to [0, 1] (what 8-bit files do)."})
+    clip_row: bool = field(default=False, metadata={
+        "help": "Also evaluate every set and sigma with the noisy input clipped to [0, 1] (a row beside the "
+                "unclipped one)."})
+    self_ensemble: bool = field(default=False, metadata={
+        "help": "x8 self-ensemble: the mean over the 8 flips and rotations of the input (8x the time)."})
+    sigma_source: str = field(default="given", metadata={
+        "help": "Blind models: given (told the true sigma) or estimated (the noisy image's estimate).",
+        "choices": ("given", "estimated")})
     limit: int | None = field(default=None, metadata={"help": "Only the first N images of each set."})
     baselines: str = field(default="nlm,wavelet,tv,bm3d", metadata={
         "help": "Classical denoisers run on the same noisy images (comma list, or none); bm3d only when the "
@@ -40,8 +52,13 @@ class DenoiseEvalConfig(RunConfig):
     tile: int = field(default=512, metadata={"help": "Tile size for large images."})
     amp: bool = field(default=False, metadata={"help": AMP_HELP})
 
+    def sigmas(self) -> list[float]:
+        return parse_eps_list(self.noise_std, "--noise-std", high=255)
+
     def __post_init__(self) -> None:
-        check_sigma(self.noise_std)
+        self.noise_std = str(self.noise_std)
+        for sigma in self.sigmas():
+            check_sigma(sigma)
         if not self.sets:
             raise AdvkitError("--set DIR is required (a folder of test images; repeat --set for several)")
         if self.limit is not None and self.limit < 1 or self.tile < 8:
@@ -52,6 +69,8 @@ CONFIG = DenoiseEvalConfig
 
 
 def run(config: DenoiseEvalConfig, session: Session | None = None, **session_options) -> dict:
+    from advkit.data.paths import image_folder
+    from advkit.denoise.apply import sigma_mismatch
     from advkit.denoise.baselines import BASELINES, available_baselines
     from advkit.denoise.evaluate import evaluate_folder, model_method, to_markdown
     from advkit.denoise.inference import load_denoiser
@@ -63,7 +82,13 @@ def run(config: DenoiseEvalConfig, session: Session | None = None, **session_opt
         raise AdvkitError(f"--baselines: unknown method {unknown[0]!r}; choose from {', '.join(BASELINES)} (or none)")
     with session_for("denoise-eval", config, session, **session_options) as session:
         G, path, payload = load_denoiser(config.ckpt, session.device, shipped=config.model)
-        methods = {"advkit": model_method(G, config.tile, amp=config.amp)}
+        for sigma in config.sigmas():
+            warning = sigma_mismatch(payload, sigma)
+            if warning:
+                session.warn(warning)
+        methods = {"advkit": model_method(G, config.tile, amp=config.amp, self_ensemble=config.self_ensemble,
+                                          sigma_source=config.sigma_source)}
+        channels = G.config.channels if hasattr(G.config, "channels") else 3
         dtype = amp_dtype(session.device, config.amp, cpu=True)
         precision = f"{str(dtype).removeprefix('torch.')} autocast" if dtype else "float32"
         here = available_baselines()
@@ -72,14 +97,20 @@ def run(config: DenoiseEvalConfig, session: Session | None = None, **session_opt
             session.warn(f"baseline(s) {', '.join(missing)} not installed, skipped (bm3d: pip install bm3d)")
         methods.update({b: here[b] for b in wanted if b in here})
         all_results, markdown = [], []
-        for folder in config.sets:
-            results = evaluate_folder(folder, methods, config.noise_std, config.seed, config.limit, config.noise_mode,
-                                      config.clip, progress=lambda xs, f=folder: session.track(
-                                          xs, len(xs), f"denoise eval {Path(f).name}"))
-            all_results.append(results)
-            markdown.append(to_markdown(results))
+        clips = (config.clip, True) if config.clip_row and not config.clip else (config.clip,)
+        for name in config.sets:
+            folder = image_folder(name)
+            for sigma in config.sigmas():
+                for clip in clips:
+                    label = f"denoise eval {Path(folder).name} sigma {sigma:g}{' clipped' if clip else ''}"
+                    results = evaluate_folder(folder, methods, sigma, config.seed, config.limit, config.noise_mode,
+                                              clip, progress=lambda xs, t=label: session.track(xs, len(xs), t),
+                                              channels=channels)
+                    all_results.append(results)
+                    markdown.append(to_markdown(results))
         header = (f"# advkit denoise eval\n\nmodel: {path} (step {payload['step']}); noise: {config.noise_mode}, sigma "
-                  f"{config.noise_std:g}, clip {config.clip}, seed {config.seed}; device {session.device}, "
-                  f"{precision}\n\n")
+                  f"{config.noise_std}, clip {config.clip}{' (+ clipped rows)' if config.clip_row else ''}, seed "
+                  f"{config.seed}; device {session.device}, {precision}"
+                  f"{', x8 self-ensemble' if config.self_ensemble else ''}\n\n")
         (session.run.path / "results.md").write_text(header + "\n".join(markdown))
         return {"ckpt": str(path), "step": payload["step"], "precision": precision, "sets": all_results}

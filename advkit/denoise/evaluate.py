@@ -8,9 +8,15 @@ Metrics are scikit-image's with an explicit ``data_range=1.0`` (images in [0, 1]
     PSNR = 10 log10(1 / MSE)          (skimage.metrics.peak_signal_noise_ratio)
     SSIM = mean SSIM over the channels, 7x7 uniform window (skimage.metrics.structural_similarity)
 
+A blind model (:mod:`advkit.denoise.blind`) is told the true sigma, or (``sigma_source="estimated"``) the
+estimate of :func:`advkit.denoise.estimate.estimate_sigma` from the noisy image alone; ``self_ensemble``
+averages the 8 flips/rotations (:mod:`advkit.denoise.ensemble`). :func:`evaluate_grid` runs several sigmas,
+with and without clipping of the noisy input to [0, 1] (what an 8-bit file holds).
+
     >>> methods = {"advkit": model_method(G), **available_baselines()}
     >>> results = evaluate_folder("../shared/data/denoise/CBSD68", methods, sigma=50)
     >>> results["mean"]["advkit"]["psnr"]
+    >>> grid = evaluate_grid("../shared/data/denoise/Kodak24", methods, sigmas=(15, 25, 50), clips=(False, True))
 """
 
 from __future__ import annotations
@@ -24,8 +30,10 @@ import torch
 from torch import nn
 
 from advkit.data.images import list_images, load_image
-from advkit.denoise.inference import denoise as denoise_tensor
+from advkit.denoise.ensemble import self_ensemble as ensemble_of
 from advkit.denoise.noise import add_noise, image_seed
+from advkit.denoise.tiling import exact_margin, tiled_apply
+from advkit.errors import AdvkitError
 from advkit.runtime.amp import inference_autocast
 from advkit.runtime.modules import model_device
 
@@ -41,41 +49,53 @@ def psnr_ssim(clean: np.ndarray, estimate: np.ndarray) -> dict[str, float]:
             "ssim": float(structural_similarity(clean64, est64, data_range=1.0, channel_axis=-1))}
 
 
-def model_method(model: nn.Module, tile: int = 512, margin: int | None = None, amp: bool = False) -> Method:
+def model_method(model: nn.Module, tile: int = 512, margin: int | None = None, amp: bool = False,
+                 self_ensemble: bool = False, sigma_source: str = "given") -> Method:
     """Wrap a denoiser network as a numpy method (tiled, so any image size fits in memory).
 
-    ``amp``: bf16 autocast (a GPU or a CPU with native bf16; see :func:`advkit.runtime.amp.inference_autocast`);
-    ``margin`` None: the one that makes tiles exact (:func:`advkit.denoise.inference.context_margin`).
+    ``margin`` None: the exact one (:func:`advkit.denoise.tiling.exact_margin`). ``amp``: bf16 autocast (a GPU
+    or a CPU with native bf16; see :func:`advkit.runtime.amp.inference_autocast`). ``self_ensemble``: mean
+    over the 8 flips/rotations. ``sigma_source`` (blind models): "given" passes the true sigma, "estimated"
+    the noisy image's estimate.
     """
-    from advkit.denoise.inference import context_margin
+    from advkit.denoise.estimate import estimate_sigma
 
+    if sigma_source not in ("given", "estimated"):
+        raise AdvkitError(f"sigma_source must be given or estimated; got {sigma_source!r}")
     device = model_device(model)
     inference_autocast(device, amp)  # refuse an unsupported --amp now, before any work
-    margin = context_margin(model) if margin is None else margin  # once, not per image
+    margin = exact_margin(model) if margin is None else margin
+    blind = bool(getattr(model, "takes_noise_level", False))
 
     @torch.no_grad()
     def denoise(noisy: np.ndarray, sigma: float) -> np.ndarray:
         x = torch.from_numpy(np.ascontiguousarray(noisy.transpose(2, 0, 1)))[None].float()
-        return denoise_tensor(model, x, tile, amp, margin)[0].permute(1, 2, 0).numpy()
+        level = (estimate_sigma(noisy) if sigma_source == "estimated" else sigma) if blind else None
+        run = lambda t: tiled_apply(model.eval(), t, tile, margin, sigma=level).float()  # noqa: E731
+        with inference_autocast(device, amp):
+            out = ensemble_of(run, x) if self_ensemble else run(x)
+        return out[0].clamp(0, 1).permute(1, 2, 0).numpy()
 
     return denoise
 
 
-def noisy_pair(path: Path, sigma: float, seed: int, mode: str = "iid", clip: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """(clean, noisy) ``[H, W, 3]`` float arrays for one image file, with that image's fixed noise."""
-    clean = load_image(path, "RGB")
+def noisy_pair(path: Path, sigma: float, seed: int, mode: str = "iid", clip: bool = False,
+               channels: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """(clean, noisy) ``[H, W, C]`` float arrays for one image file (C = 3, or 1: read as grey), with that
+    image's fixed noise."""
+    clean = load_image(path, "L" if channels == 1 else "RGB")
     noisy = add_noise(clean, sigma, seed=image_seed(seed, path.name), mode=mode, clip=clip)
     return clean.permute(1, 2, 0).numpy(), noisy.permute(1, 2, 0).numpy()
 
 
 def evaluate_folder(folder: str | Path, methods: dict[str, Method], sigma: float, seed: int = 0,
                     limit: int | None = None, mode: str = "iid", clip: bool = False,
-                    progress: Callable[[Iterable], Iterable] = iter) -> dict:
+                    progress: Callable[[Iterable], Iterable] = iter, channels: int = 3) -> dict:
     """Score every method on every image of ``folder``; returns per-image rows, means and seconds per image."""
     files = list_images(folder)[:limit]
     rows, seconds = [], {name: 0.0 for name in methods}
     for path in progress(files):
-        clean, noisy = noisy_pair(path, sigma, seed, mode, clip)
+        clean, noisy = noisy_pair(path, sigma, seed, mode, clip, channels)
         row = {"image": path.name, "size": f"{clean.shape[1]}x{clean.shape[0]}", "noisy": psnr_ssim(clean, noisy)}
         for name, method in methods.items():
             start = time.perf_counter()
@@ -87,7 +107,7 @@ def evaluate_folder(folder: str | Path, methods: dict[str, Method], sigma: float
     mean = {name: {metric: float(np.mean([r[name][metric] for r in rows])) for metric in ("psnr", "ssim")}
             for name in names}
     return {"set": Path(folder).name, "images": len(rows), "sigma": sigma, "seed": seed, "noise_mode": mode,
-            "clip": clip, "methods": names, "rows": rows, "mean": mean,
+            "clip": clip, "channels": channels, "methods": names, "rows": rows, "mean": mean,
             "seconds_per_image": {name: seconds[name] / max(1, len(rows)) for name in methods}}
 
 
@@ -105,4 +125,21 @@ def to_markdown(results: dict, per_image: bool = True) -> str:
         for row in results["rows"]:
             cells = " | ".join(f"{row[n]['psnr']:.2f} / {row[n]['ssim']:.3f}" for n in names)
             lines.append(f"| {row['image']} | {cells} |")
+    return "\n".join(lines) + "\n"
+
+
+def evaluate_grid(folder: str | Path, methods: dict[str, Method], sigmas: Iterable[float] = (15, 25, 50),
+                  clips: Iterable[bool] = (False,), **kwargs) -> list[dict]:
+    """:func:`evaluate_folder` at every (sigma, clip) pair, sigmas outer; ``kwargs`` go to it (seed, limit, ...)."""
+    return [evaluate_folder(folder, methods, float(sigma), clip=clip, **kwargs) for sigma in sigmas for clip in clips]
+
+
+def grid_to_markdown(grid: list[dict]) -> str:
+    """One row per (set, sigma, clip): mean PSNR / SSIM of every method."""
+    names = grid[0]["methods"]
+    lines = ["| set | sigma | clipped | " + " | ".join(f"{n} PSNR / SSIM" for n in names) + " |",
+             "| --- | ---: | --- |" + " ---: |" * len(names)]
+    for r in grid:
+        cells = " | ".join(f"{r['mean'][n]['psnr']:.2f} / {r['mean'][n]['ssim']:.4f}" for n in names)
+        lines.append(f"| {r['set']} ({r['images']}) | {r['sigma']:g} | {'yes' if r['clip'] else 'no'} | {cells} |")
     return "\n".join(lines) + "\n"

@@ -1,10 +1,13 @@
 """Denoising generators: a convolutional encoder (4x4, stride 2) followed by a transposed-convolution decoder.
 
-Two members of the same family, both registered models (rebuilt from a checkpoint alone):
+Members of the same family, all registered models (rebuilt from a checkpoint alone):
 
-* ``denoise-original`` -- the source's net (chenrudan/denoise_dcgan, built on carpedm20's DCGAN-tensorflow):
-  two 4x4 stride-2 convolutions (LeakyReLU 0.2, batch norm on the second) then two 4x4 stride-2
-  transposed convolutions (batch norm + ReLU, then tanh). It maps the noisy image straight to the clean one.
+* ``denoise-original`` (``--arch original``) -- the source's generator exactly (chenrudan/denoise_dcgan,
+  built on carpedm20's DCGAN-tensorflow; the blog post's layer code): two 4x4 stride-2 convolutions and two
+  4x4 stride-2 transposed convolutions, width 16, ReLU after each but the last (tanh), no batch norm,
+  weights drawn from N(0, 0.001) and zero biases: 17 987 parameters at width 16. Trained at lr 1e-5.
+* ``denoise-original-bn`` (``--arch original-bn``) -- the same 2 + 2 layers made trainable by DCGAN's
+  practice: width 64, LeakyReLU 0.2 in the encoder, batch norm on the inner layers, N(0, 0.02) weights.
 * ``denoise-unet`` -- advkit's default, the same encoder/decoder with what makes it work:
   **skip connections** (U-Net, Ronneberger et al. 2015: the decoder gets the encoder's full-resolution
   features back, so fine detail need not squeeze through the bottleneck), **residual blocks** at every
@@ -70,18 +73,54 @@ class _FullyConvolutional(nn.Module, ABC):
 
 
 # ----------------------------------------------------------------------------------------------- original
+class _DCGANDenoiser(_FullyConvolutional):
+    """conv 4x4/2 -> conv 4x4/2 -> deconv 4x4/2 -> deconv 4x4/2 -> tanh, between [0, 1] and DCGAN's [-1, 1]."""
+    stride = 4
+
+    def _init_weights(self, std: float) -> None:
+        for m in self.modules():
+            if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+                nn.init.normal_(m.weight, 0.0, std)
+                nn.init.zeros_(m.bias)
+
+    def body(self, x: torch.Tensor) -> torch.Tensor:
+        # The DCGAN generator lives in [-1, 1] (tanh); advkit images in [0, 1].
+        return (self.net(x * 2 - 1) + 1) / 2
+
+
 @dataclass
 class OriginalDenoiserConfig:
     channels: int = 3
-    width: int = 64  # the source's gf_dim / df_dim
+    width: int = 16  # the source's first-layer filters (17 987 parameters in all)
 
 
 @register_model("denoise-original", OriginalDenoiserConfig)
-class OriginalDenoiser(_FullyConvolutional):
-    """conv(3->64) lrelu, conv(64->128) BN lrelu, deconv(128->64) BN relu, deconv(64->3) tanh."""
-    stride = 4
+class OriginalDenoiser(_DCGANDenoiser):
+    """The source: conv(3->16) relu, conv(16->32) relu, deconv(32->16) relu, deconv(16->3) tanh; N(0, 0.001)."""
 
     def __init__(self, config: OriginalDenoiserConfig):
+        super().__init__()
+        self.config = config
+        c, w = config.channels, config.width
+        self.net = nn.Sequential(
+            nn.Conv2d(c, w, 4, 2, 1), nn.ReLU(),
+            nn.Conv2d(w, 2 * w, 4, 2, 1), nn.ReLU(),
+            nn.ConvTranspose2d(2 * w, w, 4, 2, 1), nn.ReLU(),
+            nn.ConvTranspose2d(w, c, 4, 2, 1), nn.Tanh())
+        self._init_weights(0.001)  # the source's random_normal_initializer(stddev=0.001)
+
+
+@dataclass
+class OriginalBNDenoiserConfig:
+    channels: int = 3
+    width: int = 64  # DCGAN's gf_dim / df_dim
+
+
+@register_model("denoise-original-bn", OriginalBNDenoiserConfig)
+class OriginalBNDenoiser(_DCGANDenoiser):
+    """conv(3->64) lrelu, conv(64->128) BN lrelu, deconv(128->64) BN relu, deconv(64->3) tanh; N(0, 0.02)."""
+
+    def __init__(self, config: OriginalBNDenoiserConfig):
         super().__init__()
         self.config = config
         c, w = config.channels, config.width
@@ -90,14 +129,7 @@ class OriginalDenoiser(_FullyConvolutional):
             nn.Conv2d(w, 2 * w, 4, 2, 1), nn.BatchNorm2d(2 * w), nn.LeakyReLU(0.2),
             nn.ConvTranspose2d(2 * w, w, 4, 2, 1), nn.BatchNorm2d(w), nn.ReLU(),
             nn.ConvTranspose2d(w, c, 4, 2, 1), nn.Tanh())
-        for m in self.modules():  # DCGAN initialization: N(0, 0.02)
-            if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
-                nn.init.normal_(m.weight, 0.0, 0.02)
-                nn.init.zeros_(m.bias)
-
-    def body(self, x: torch.Tensor) -> torch.Tensor:
-        # The DCGAN generator lives in [-1, 1] (tanh); advkit images in [0, 1].
-        return (self.net(x * 2 - 1) + 1) / 2
+        self._init_weights(0.02)  # DCGAN initialization
 
 
 # ----------------------------------------------------------------------------------------------- U-Net
@@ -133,6 +165,7 @@ class ResBlock(nn.Module):
 @register_model("denoise-unet", UNetDenoiserConfig)
 class UNetDenoiser(_FullyConvolutional):
     """head 3x3 -> [res blocks, 4x4/2 conv] x levels -> res blocks -> [4x4/2 deconv, + skip, res blocks] x levels -> 3x3."""
+    map_channels = 0  # extra input channels after the image (the noise-level map of denoise-blind-unet)
 
     def __init__(self, config: UNetDenoiserConfig):
         super().__init__()
@@ -140,7 +173,7 @@ class UNetDenoiser(_FullyConvolutional):
         self.stride = 2 ** config.levels
         widths = [config.width * 2 ** i for i in range(config.levels + 1)]
         blocks = lambda w: nn.Sequential(*[ResBlock(w, config.norm) for _ in range(config.blocks)])  # noqa: E731
-        self.head = nn.Conv2d(config.channels, widths[0], 3, 1, 1)
+        self.head = nn.Conv2d(config.channels + self.map_channels, widths[0], 3, 1, 1)
         self.encoders = nn.ModuleList(blocks(w) for w in widths[:-1])
         self.downs = nn.ModuleList(nn.Sequential(nn.Conv2d(a, b, 4, 2, 1), nn.ReLU()) for a, b in zip(widths, widths[1:]))
         self.middle = blocks(widths[-1])
@@ -164,10 +197,11 @@ class UNetDenoiser(_FullyConvolutional):
         for up, decode, skip in zip(reversed(self.ups), reversed(self.decoders), reversed(skips)):
             h = decode(up(h) + skip)  # additive skips: as good as concatenation here, and half the weights
         out = self.tail(h)
-        return x - out if self.config.residual else out
+        # x may carry extra map channels after the image: the residual is subtracted from the image alone.
+        return x[:, :self.config.channels] - out if self.config.residual else out
 
 
-ARCHS = {"unet": "denoise-unet", "original": "denoise-original"}
+ARCHS = {"unet": "denoise-unet", "original": "denoise-original", "original-bn": "denoise-original-bn"}
 
 
 def receptive_field(model: nn.Module, size: int = 257) -> int:
@@ -189,7 +223,8 @@ def receptive_field(model: nn.Module, size: int = 257) -> int:
         for p in probe.parameters():
             p.uniform_(0.0, 0.05)
     x = torch.rand(1, probe.config.channels, size, size, dtype=torch.float64, requires_grad=True)
-    out = probe(x)
-    out[0, :, size // 2, size // 2].sum().backward()
+    with torch.enable_grad():  # callers may be inside no_grad (inference)
+        out = probe(x, 25.0) if getattr(probe, "takes_noise_level", False) else probe(x)
+        out[0, :, size // 2, size // 2].sum().backward()
     touched = torch.nonzero(x.grad.abs().sum((0, 1)).sum(1))
     return int(touched.max() - touched.min() + 1)

@@ -1,8 +1,8 @@
-"""Denoising with a trained generator: the models shipped in the package, loading a checkpoint for inference, and
-the one tiled (optionally bf16) forward pass that `denoise eval`, `denoise apply` and the benchmark share.
+"""The denoisers shipped in the package, and loading any denoising checkpoint for inference (the one loader of
+`denoise eval`, `denoise apply`, `denoise export` and the benchmark). The tiled forward pass itself is
+:func:`advkit.denoise.apply.denoise_tensor`.
 
     >>> G, path, payload = load_denoiser(None, torch.device("cpu"), shipped="fast")
-    >>> clean = denoise(G, noisy)               # noisy [B, C, H, W] in [0, 1] -> [B, C, H, W] in [0, 1]
 """
 
 from __future__ import annotations
@@ -10,11 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from torch import nn
 
 from advkit.data.paths import assets_root
 from advkit.errors import AdvkitError
-from advkit.runtime.amp import inference_autocast
 
 # The denoisers trained by advkit and shipped in the package (sigma 50, CBSD432 crops; docs/results/denoise.md).
 SHIPPED_MODELS = {
@@ -56,25 +54,3 @@ def load_denoiser(ckpt: str | Path | None, device: torch.device, fold: bool = Tr
         G = fold_batch_norm(G)
     G = G.to(memory_format=torch.channels_last)  # NHWC: faster convolutions on CPU and GPU
     return G, path, payload
-
-
-def context_margin(G: nn.Module) -> int:
-    """The tile margin that makes tiled inference equal whole-image inference: half the receptive field, on the
-    stride grid (:mod:`advkit.denoise.tiling`)."""
-    from advkit.denoise.generator import receptive_field
-
-    return receptive_field(G) // 2 + G.stride
-
-
-def denoise(G: nn.Module, noisy: torch.Tensor, tile: int = 512, amp: bool = False,
-            margin: int | None = None) -> torch.Tensor:
-    """G's estimate of ``noisy`` [B, C, H, W] (any size: tiled), float32 in [0, 1], on ``noisy``'s device.
-
-    ``amp``: bf16 autocast (a GPU, or a CPU with native bf16; refused elsewhere)."""
-    from advkit.denoise.tiling import tiled_apply
-    from advkit.runtime.modules import model_device
-
-    margin = context_margin(G) if margin is None else margin  # (a gradient probe: outside no_grad)
-    with torch.no_grad(), inference_autocast(model_device(G), amp):
-        out = tiled_apply(G.eval(), noisy, tile, margin)
-    return out.float().clamp(0, 1)

@@ -13,11 +13,18 @@ instead of clipped. That corruption is colour-neutral noise plus a global contra
 of why the original network "learned the outlines but not the colour".
 
 Noise is seeded: the same ``seed`` (or the same state of a ``torch.Generator``) gives the same noise on
-any device, because it is drawn on the CPU and then moved to the image's device.
+any device, because it is drawn on the CPU and then moved to the image's device. ``on_device=True`` (the
+trainer on a GPU) instead draws the noise on the image's device from a seed that the CPU generator draws:
+much faster there, still reproducible and resumable, but the values depend on the device.
+
+Blind training (a model told the noise level, FFDNet style) gives one ``sigma`` per image, a tensor
+``[B]``, and may clip only some images of a batch: ``clip`` is then a bool tensor ``[B]``.
 
     >>> noisy = add_noise(clean, sigma=50, seed=0)                 # i.i.d., unclipped
     >>> noisy = add_noise(clean, sigma=50, seed=0, clip=True)      # clamped to [0, 1]
     >>> noisy = add_noise(clean, sigma=50, seed=0, mode="compat")  # the source's shared field + min-max
+    >>> noisy = add_noise(batch, sigma=torch.tensor([5.0, 40.0]), generator=g,
+    ...                   clip=torch.tensor([True, False]))           # per image sigma and clipping
 """
 
 from __future__ import annotations
@@ -29,21 +36,46 @@ from advkit.errors import AdvkitError
 MODES = ("iid", "compat")
 
 
-def check_sigma(sigma: float) -> None:
-    if not isinstance(sigma, (int, float)) or sigma != sigma or not 0 <= sigma <= 255:
+def check_sigma(sigma: float | torch.Tensor) -> None:
+    if isinstance(sigma, torch.Tensor):
+        if sigma.dim() > 1 or sigma.isnan().any() or (sigma < 0).any() or (sigma > 255).any():
+            raise AdvkitError("per-image noise stds must be a [B] tensor of values in [0, 255] (0-255 pixel scale)")
+        return
+    if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or sigma != sigma or not 0 <= sigma <= 255:
         raise AdvkitError(f"--noise-std must be in [0, 255] (std on the 0-255 pixel scale, e.g. 50); got {sigma}")
 
 
-def gaussian_noise(shape: tuple[int, ...], sigma: float, generator: torch.Generator) -> torch.Tensor:
-    """Zero-mean Gaussian noise of std ``sigma / 255`` drawn on the CPU from ``generator`` (device-independent)."""
-    return torch.randn(shape, generator=generator) * (sigma / 255.0)
+def _per_image(value: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+    """A [B] tensor shaped to broadcast over [B, C, H, W]."""
+    if noise.dim() != 4 or len(value) != len(noise):
+        raise AdvkitError(f"per-image values need a [B, C, H, W] batch of {len(value)} images; got {tuple(noise.shape)}")
+    return value.to(noise.device, noise.dtype).view(-1, 1, 1, 1)
 
 
-def add_noise(clean: torch.Tensor, sigma: float, seed: int | None = None, generator: torch.Generator | None = None,
-              mode: str = "iid", clip: bool = False) -> torch.Tensor:
+def gaussian_noise(shape: tuple[int, ...], sigma: float | torch.Tensor, generator: torch.Generator,
+                   device: torch.device | str | None = None) -> torch.Tensor:
+    """Zero-mean Gaussian noise of std ``sigma / 255`` (a float, or [B] per image) drawn from ``generator``.
+
+    ``device`` None: drawn on the CPU (device-independent values). Else drawn on ``device`` from a seed that
+    ``generator`` draws (fast on a GPU; reproducible from the generator's state on that device type).
+    """
+    if device is None:
+        noise = torch.randn(shape, generator=generator)
+    else:
+        device_generator = torch.Generator(device).manual_seed(int(torch.randint(2 ** 62, (1,), generator=generator)))
+        noise = torch.randn(shape, generator=device_generator, device=device)
+    if isinstance(sigma, torch.Tensor):
+        return noise * _per_image(sigma, noise) / 255.0
+    return noise * (sigma / 255.0)
+
+
+def add_noise(clean: torch.Tensor, sigma: float | torch.Tensor, seed: int | None = None,
+              generator: torch.Generator | None = None, mode: str = "iid", clip: bool | torch.Tensor = False,
+              on_device: bool = False) -> torch.Tensor:
     """Corrupt ``clean`` ([C, H, W] or [B, C, H, W], in [0, 1]) with AWGN of std ``sigma`` on the 0-255 scale.
 
     Give either ``seed`` (a fresh generator) or ``generator`` (advanced in place, for training streams).
+    ``sigma`` and ``clip`` may be per image ([B] tensors); ``on_device`` draws the noise on ``clean``'s device.
     """
     check_sigma(sigma)
     if mode not in MODES:
@@ -52,15 +84,18 @@ def add_noise(clean: torch.Tensor, sigma: float, seed: int | None = None, genera
         raise AdvkitError(f"images must be [C, H, W] or [B, C, H, W]; got shape {tuple(clean.shape)}")
     if generator is None:
         generator = torch.Generator().manual_seed(0 if seed is None else int(seed))
+    device = clean.device if on_device else None
     if mode == "iid":
-        noise = gaussian_noise(tuple(clean.shape), sigma, generator)
+        noise = gaussian_noise(tuple(clean.shape), sigma, generator, device)
     else:
         # The source drew one [H, W] field per image and broadcast it over the channels.
         field_shape = (*clean.shape[:-3], 1, *clean.shape[-2:])
-        noise = gaussian_noise(field_shape, sigma, generator).expand_as(clean)
+        noise = gaussian_noise(field_shape, sigma, generator, device).expand_as(clean)
     noisy = clean + noise.to(device=clean.device, dtype=clean.dtype)
     if mode == "compat":
         return minmax_rescale(noisy)
+    if isinstance(clip, torch.Tensor):
+        return torch.where(_per_image(clip, noisy).bool(), noisy.clamp(0, 1), noisy)
     return noisy.clamp(0, 1) if clip else noisy
 
 

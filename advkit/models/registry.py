@@ -21,7 +21,7 @@ _REGISTRY: dict[str, tuple[type, type]] = {}
 
 # Modules that register models; imported lazily so `advkit --help` stays fast.
 _MODEL_MODULES = ("advkit.models.classifiers", "advkit.gan.models", "advkit.gan.metrics.domain",
-                  "advkit.denoise.generator", "advkit.denoise.discriminator")
+                  "advkit.denoise.generator", "advkit.denoise.blind", "advkit.denoise.discriminator")
 
 
 def register_model(name: str, config_cls: type) -> Callable[[type], type]:

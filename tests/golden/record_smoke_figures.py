@@ -33,7 +33,13 @@ def smoke_figures(name: str, out: Path) -> dict | None:
 
 
 if __name__ == "__main__":
+    import os
+
+    sys.path.insert(0, str(HERE.parent))
+    from conftest import build_sample_data_root  # the sample denoising sets the tests use
+
     torch.set_num_threads(1)
+    os.environ["ADVKIT_DATA"] = str(build_sample_data_root(Path(tempfile.mkdtemp()) / "advkit-data"))
     path = HERE / "smoke_figures.json"
     figures = json.loads(path.read_text()) if path.exists() else {}
     with tempfile.TemporaryDirectory() as tmp:
