@@ -218,4 +218,6 @@ class ClassifierTrainer(Trainer):
         if self.monitor is None or self.monitor.detected_at is None or not self.monitor.best_state:
             return None
         self.models["net"].load_state_dict(self.monitor.best_state)
+        if self.averaged is not None:  # the average holds overfit weights too: keep the most robust ones
+            self.averaged.load_state_dict(self.monitor.best_state)
         return self.monitor.best_step
