@@ -23,10 +23,10 @@ when quick), else with PGD and says so.
 
 from __future__ import annotations
 
+import copy
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import math
 
 import torch
 import torch.nn.functional as F
@@ -122,8 +122,6 @@ class ClassifierTrainer(Trainer):
         self.optimizers["net"] = torch.optim.Adam(net.parameters(), lr=c.lr)
         self.averaged = None
         if c.weight_average:
-            import copy
-
             self.averaged = copy.deepcopy(net).requires_grad_(False)
         self.monitor = None
         if c.fast and c.alpha < 1:
