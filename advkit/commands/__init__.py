@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "gan toy1d": "advkit.commands.gan_toy1d",
     "eval gan": "advkit.commands.eval_gan",
     "eval domain-classifier": "advkit.commands.eval_domain_classifier",
+    "eval robustness": "advkit.commands.eval_robustness",
     "denoise train": "advkit.commands.denoise_train",
     "denoise eval": "advkit.commands.denoise_eval",
     "denoise apply": "advkit.commands.denoise_apply",

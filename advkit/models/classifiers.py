@@ -7,6 +7,7 @@ normalization, if a model wants any, lives in :class:`advkit.attacks.base.Normal
 * ``mlp``: two ReLU hidden layers.
 * ``maxout``: two dense maxout layers (Goodfellow et al. 2013), the paper's MNIST model (section 6).
 * ``cnn``: a small LeNet-style convolutional network (the shipped default of ``advkit fgsm``).
+* ``madry``: the MNIST CNN of Madry et al. 2018 (conv32-5x5, pool, conv64-5x5, pool, fc1024, fc10), 3.3M weights.
 
     >>> net = build_model("maxout", {"units": 240, "pieces": 5})
     >>> net(torch.rand(8, 1, 28, 28)).shape
@@ -23,7 +24,7 @@ from torch import nn
 from advkit.errors import AdvkitError
 from advkit.models.registry import register_model
 
-ARCHS = ("softmax", "mlp", "maxout", "cnn")
+ARCHS = ("softmax", "mlp", "maxout", "cnn", "madry")
 
 
 def _check(name: str, value: int) -> None:
@@ -146,8 +147,37 @@ class SmallCNN(nn.Module):
         return self.net(x)
 
 
+@dataclass
+class MadryCNNConfig:
+    in_channels: int = 1
+    num_classes: int = 10
+    image_size: int = 28
+
+    def __post_init__(self) -> None:
+        for name in ("in_channels", "num_classes", "image_size"):
+            _check(name, getattr(self, name))
+
+
+@register_model("madry", MadryCNNConfig)
+class MadryCNN(nn.Module):
+    """Madry et al. 2018's MNIST network (their released ``mnist_challenge`` model): two 5x5 'same' convolutions
+    (32, 64 channels) each followed by 2x2 max pooling, a 1024-unit ReLU layer and the logits."""
+
+    def __init__(self, config: MadryCNNConfig):
+        super().__init__()
+        self.config = config
+        side = config.image_size // 4
+        self.net = nn.Sequential(
+            nn.Conv2d(config.in_channels, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(64 * side * side, 1024), nn.ReLU(), nn.Linear(1024, config.num_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
 def build_classifier(arch: str, **overrides) -> nn.Module:
-    """A registered classifier by architecture name (softmax | mlp | maxout | cnn)."""
+    """A registered classifier by architecture name (softmax | mlp | maxout | cnn | madry)."""
     from advkit.models.registry import build_model
 
     if arch not in ARCHS:

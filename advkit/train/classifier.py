@@ -1,4 +1,5 @@
-"""Classifier training: plain, adversarial (Goodfellow et al. 2015, eq. 6) or fast FGSM-RS (Wong et al. 2020).
+"""Classifier training: plain, adversarial (Goodfellow et al. 2015, eq. 6), fast FGSM-RS (Wong et al. 2020),
+PGD adversarial training (Madry et al. 2018) or TRADES (Zhang et al. 2019).
 
 The step is the only thing written here (the loop, checkpoints, resume, logging live in
 :class:`advkit.train.base.Trainer`):
@@ -7,21 +8,31 @@ The step is the only thing written here (the loop, checkpoints, resume, logging 
 * adversarial:  loss = alpha J(x) + (1 - alpha) J(x + eps sign grad_x J)   (default alpha 0.5, eps 0.25)
 * fast:         as adversarial, with FGSM from a random start (``--fast``); catastrophic overfitting is
                 watched every ``--overfit-check-every`` steps and the most robust weights are kept.
+* pgd:          as adversarial, x_adv from PGD-k (``--method pgd --attack-steps k --attack-step a``; Madry: alpha 0)
+* trades:       CE(f(x), y) + beta KL(f(x) || f(x_adv)), x_adv from PGD on the KL (``--method trades --beta 6``)
+
+Training eps can ramp up linearly over ``--eps-warmup`` steps, the learning rate can follow a cosine schedule,
+and ``--weight-average`` keeps an exponential moving average of the weights that is evaluated and saved instead.
+The end-of-training report attacks with AutoAttack when advkit.attacks.autoattack exists (APGD-CE + APGD-T
+when quick), else with PGD and says so.
 
     config = ClassifierConfig(arch="maxout", alpha=0.5, eps=0.25, steps=2000)
+    config = ClassifierConfig(arch="madry", method="pgd", alpha=0, eps=0.3, attack_steps=40, attack_step=0.01)
     with open_session("advtrain", config) as session:      # advkit.runtime.session
         ClassifierTrainer(config, session).fit()
 """
 
 from __future__ import annotations
 
+import copy
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from advkit.adversarial.objective import OverfitMonitor, adversarial_objective
+from advkit.adversarial.objective import METHODS, OverfitMonitor, adversarial_objective, trades_objective
 from advkit.errors import AdvkitError
 from advkit.models.classifiers import ARCHS
 from advkit.train.base import Trainer, TrainerConfig
@@ -38,7 +49,17 @@ class ClassifierConfig(TrainerConfig):
                                                     "choices": ("mnist", "fashion-mnist")})
     alpha: float = field(default=0.5, metadata={"help": "Weight of the clean loss in J~ (1 = plain training)."})
     eps: float = field(default=0.25, metadata={"help": "FGSM budget (L-inf, pixels in [0, 1]) used for training."})
-    fast: bool = field(default=False, metadata={"help": "Fast adversarial training: FGSM from a random start (Wong et al. 2020)."})
+    fast: bool = field(default=False, metadata={"help": "Fast adversarial training: FGSM from a random start (Wong et al. 2020); same as --method fgsm-rs."})
+    method: str = field(default="fgsm", metadata={"help": "Adversarial examples to train on: fgsm, fgsm-rs (fast), pgd (Madry et al. 2018) or trades (Zhang et al. 2019).",
+                                                  "choices": METHODS})
+    attack_steps: int = field(default=10, metadata={"help": "PGD steps per training example (--method pgd / trades)."})
+    attack_step: float = field(default=0.0, metadata={"help": "PGD step size (0: 2.5 eps / attack-steps)."})
+    beta: float = field(default=6.0, metadata={"help": "TRADES weight of the KL term (Zhang et al.: 6 on MNIST)."})
+    no_clip: bool = field(default=False, metadata={"help": "Do not clip training examples to [0, 1] (the source paper's raw eta)."})
+    eps_warmup: int = field(default=0, metadata={"help": "Ramp the training eps linearly from 0 over the first N steps."})
+    lr_schedule: str = field(default="constant", metadata={"help": "Learning rate: constant, or cosine decay to 0 over --steps.",
+                                                           "choices": ("constant", "cosine")})
+    weight_average: float = field(default=0.0, metadata={"help": "Decay of an exponential moving average of the weights, evaluated and saved instead (0: off)."})
     train_size: int = field(default=0, metadata={"help": "Train on a seeded random subset of N images (0: the whole split)."})
     lr: float = field(default=1e-3, metadata={"help": "Adam learning rate."})
     units: int = field(default=240, metadata={"help": "Width: maxout units / MLP hidden units per layer."})
@@ -54,6 +75,15 @@ class ClassifierConfig(TrainerConfig):
             raise AdvkitError(f"--alpha must be in [0, 1] (weight of the clean loss); got {self.alpha}")
         if not (0 <= self.eps <= 1):
             raise AdvkitError(f"--eps must be in [0, 1] (inputs are images in [0, 1]); got {self.eps}")
+        if self.fast and self.method not in ("fgsm", "fgsm-rs"):
+            raise AdvkitError(f"--fast means --method fgsm-rs; it contradicts --method {self.method}: drop one")
+        if self.fast:
+            self.method = "fgsm-rs"
+        self.fast = self.method == "fgsm-rs"  # the alias stays true to the method, for old readers of the config
+        if self.attack_steps <= 0 or self.attack_step < 0 or self.beta < 0 or self.eps_warmup < 0:
+            raise AdvkitError("--attack-steps must be positive; --attack-step, --beta and --eps-warmup must be >= 0")
+        if not (0 <= self.weight_average < 1):
+            raise AdvkitError(f"--weight-average must be in [0, 1) (0: off, e.g. 0.999); got {self.weight_average}")
         if self.lr <= 0 or self.units <= 0 or self.pieces <= 0 or self.eval_size <= 0 or self.overfit_check_every <= 0 \
                 or self.report_size <= 0 or self.report_pgd_steps < 0 or self.train_size < 0:
             raise AdvkitError("--lr, --units, --pieces, --eval-size, --overfit-check-every and --report-size must be positive")
@@ -62,6 +92,15 @@ class ClassifierConfig(TrainerConfig):
     def model_args(self) -> dict:
         """Constructor args of the chosen architecture."""
         return {"maxout": {"units": self.units, "pieces": self.pieces}, "mlp": {"hidden": self.units}}.get(self.arch, {})
+
+    @property
+    def plain(self) -> bool:
+        """No adversarial examples at all (TRADES ignores alpha)."""
+        return self.eps == 0 or (self.alpha >= 1 and self.method != "trades")
+
+    def train_eps(self, step: int) -> float:
+        """The training budget at ``step`` (0-based): linear warm-up over --eps-warmup steps, then --eps."""
+        return self.eps * min(1.0, (step + 1) / self.eps_warmup) if self.eps_warmup else self.eps
 
 
 class ClassifierTrainer(Trainer):
@@ -82,6 +121,9 @@ class ClassifierTrainer(Trainer):
         net = build_model(c.arch, c.model_args).to(self.device)
         self.models["net"] = net
         self.optimizers["net"] = torch.optim.Adam(net.parameters(), lr=c.lr)
+        self.averaged = None
+        if c.weight_average:
+            self.averaged = copy.deepcopy(net).requires_grad_(False)
         self.monitor = None
         if c.fast and c.alpha < 1:
             # A fixed training batch, drawn from its own seeded stream so it does not shift the training batches.
@@ -92,44 +134,82 @@ class ClassifierTrainer(Trainer):
         c, net, opt = self.config, self.models["net"], self.optimizers["net"]
         net.train()
         x, y = self.train_data.sample(c.batch_size, self.generator)
-        if c.alpha >= 1 or c.eps == 0:
+        eps, step_size = c.train_eps(step), c.attack_step or None
+        if c.plain:
             loss, parts = F.cross_entropy(net(x), y), {}
+        elif c.method == "trades":
+            loss, parts = trades_objective(net, x, y, eps, c.beta, c.attack_steps, step_size, clip=not c.no_clip,
+                                           generator=self.generator)
         else:
-            loss, parts = adversarial_objective(net, x, y, c.alpha, c.eps, fast=c.fast, generator=self.generator)
+            loss, parts = adversarial_objective(net, x, y, c.alpha, eps, clip=not c.no_clip, generator=self.generator,
+                                                method=c.method, steps=c.attack_steps, step=step_size)
+        if c.lr_schedule == "cosine":
+            for group in opt.param_groups:
+                group["lr"] = 0.5 * c.lr * (1 + math.cos(math.pi * step / c.steps))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        if self.averaged is not None:
+            self.update_average(step)
         figures = {"loss": loss.item(), **parts}
+        if eps != c.eps:
+            figures["train_eps"] = eps
         if self.monitor is not None and (step + 1) % c.overfit_check_every == 0:
             figures["train_pgd_accuracy"], figures["train_fgsm_accuracy"] = self.monitor.check(net, step + 1)
         return figures
 
+    def update_average(self, step: int) -> None:
+        """EMA of the weights after each update, warmed up as advkit.gan.ema (the mean of early iterates)."""
+        from advkit.gan.ema import ema_decay, ema_pairs, ema_update
+
+        ema_update(*ema_pairs(self.averaged, self.models["net"]), ema_decay(step, self.config.weight_average))
+
+    @property
+    def final_model(self) -> torch.nn.Module:
+        """What is evaluated, reported and saved: the weight average when there is one, else the network."""
+        return self.averaged if self.averaged is not None else self.models["net"]
+
+    def extra_state(self) -> dict:
+        return {"averaged": self.averaged.state_dict()} if self.averaged is not None else {}
+
+    def load_extra_state(self, state: dict) -> None:
+        if self.averaged is not None and "averaged" in state:
+            self.averaged.load_state_dict(state["averaged"])
+
     def evaluate(self, step: int) -> dict[str, float]:
         from advkit.attacks import FGSM, predict
 
-        net, data = self.models["net"], self.test_data
+        net, data = self.final_model, self.test_data
         pred, _ = predict(net, data.images)
         fgsm_pred, _ = predict(net, FGSM(net, self.config.eps)(data.images, data.labels))
         return {"test_error": (pred != data.labels).float().mean().item(),
                 "test_fgsm_error": (fgsm_pred != data.labels).float().mean().item()}
 
-    def report(self) -> dict[str, float]:
-        """Clean, FGSM and PGD error and mean confidence on wrong answers at eps, on --report-size test images."""
+    def report(self, quick: bool | None = None) -> dict:
+        """Clean, FGSM and PGD error and mean confidence on wrong answers at eps on --report-size test images, and
+        the error under the strongest attack available: AutoAttack (APGD-CE + APGD-T with restarts when quick), or
+        PGD with restarts with a note saying so when advkit.attacks.apgd / autoattack are not installed."""
         from advkit.adversarial.evaluate import robustness
         from advkit.data import load_dataset
+        from advkit.robustness.evaluate import strongest_attack_error
 
         c = self.config
+        if quick is None:
+            quick = bool(getattr(c, "quick", False) or (getattr(self.session, "options", None) or {}).get("quick"))
         test = load_dataset(c.dataset, "test").subset(c.report_size).to(self.device)
-        (row,) = robustness(self.models["net"], test.images, test.labels, [c.eps], pgd_steps=c.report_pgd_steps,
+        (row,) = robustness(self.final_model, test.images, test.labels, [c.eps], pgd_steps=c.report_pgd_steps,
                             seed=self.seed)
+        if c.report_pgd_steps:
+            row.update(strongest_attack_error(self.final_model, test.images, test.labels, c.eps, quick=quick,
+                                              seed=self.seed))
         return row
 
     def save_final(self, path) -> Path:
         """The trained classifier alone (no optimizer state: a third of the size), for ``advkit fgsm --model``;
-        ``--resume`` uses the step checkpoints instead."""
+        ``--resume`` uses the step checkpoints instead. The weight average when ``--weight-average`` is on."""
         from advkit.runtime.checkpoint import save_checkpoint
 
-        return save_checkpoint(path, step=self.step, config=self.config_dict(), models={"net": self.models["net"]},
+        return save_checkpoint(path, step=self.step, config=self.config_dict(), models={"net": self.final_model},
                                extra={"data": self.data_source})
 
     def restore_most_robust(self) -> int | None:
@@ -137,4 +217,6 @@ class ClassifierTrainer(Trainer):
         if self.monitor is None or self.monitor.detected_at is None or not self.monitor.best_state:
             return None
         self.models["net"].load_state_dict(self.monitor.best_state)
+        if self.averaged is not None:  # the average holds overfit weights too: keep the most robust ones
+            self.averaged.load_state_dict(self.monitor.best_state)
         return self.monitor.best_step

@@ -1,0 +1,219 @@
+"""What a robustness evaluation runs on: a model spec and a data spec, each one string, checked on the way in.
+
+Model specs (:func:`load_model`):
+
+* ``default``: the shipped MNIST CNN; a path to an advkit checkpoint (``advkit advtrain`` writes them);
+* a TorchScript file (``torch.jit.save``; recognised by its archive layout or a .ts / .jit / .torchscript name);
+* ``torchvision:NAME``: a torchvision ImageNet classifier, weights only from the local torch hub cache
+  (ImageNet normalization included);
+* ``package.module:callable``: a function (or class) that returns an ``nn.Module`` when called with no arguments.
+
+``mean`` / ``std`` wrap the model in :class:`advkit.attacks.Normalized`, so inputs stay images in [0, 1] and
+budgets are in pixel units. Data specs (:func:`load_data`): ``mnist`` / ``fashion-mnist`` (test splits), an
+image folder in torchvision ImageFolder layout (``root/<class>/<image>``), or a ``.pt`` / ``.npz`` file holding
+``x`` ``[N, C, H, W]`` (or ``[N, H, W]``) floats in [0, 1] or uint8, and integer labels ``y`` ``[N]``.
+
+    >>> model = load_model("runs/advtrain-.../checkpoints/final.pt", torch.device("cpu"))
+    >>> x, y = load_data("mnist", n=1000, seed=0)
+    >>> check_pair(model, x, y)          # shapes, label range and value range, or one-line AdvkitErrors
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import warnings
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from advkit.errors import AdvkitError
+
+TORCHSCRIPT_SUFFIXES = (".ts", ".jit", ".torchscript")
+NAMED_DATA = ("mnist", "fashion-mnist")
+
+
+# ---------------------------------------------------------------------------------------------- models
+def load_model(spec: str, device: torch.device | str = "cpu", mean: tuple[float, ...] | None = None,
+               std: tuple[float, ...] | None = None) -> nn.Module:
+    """The model a spec names, on ``device``, in eval mode, its weights frozen (attacks need input gradients only)."""
+    device = torch.device(device)
+    if (mean is None) != (std is None):
+        raise AdvkitError("pass both --mean and --std (per-channel input normalization) or neither")
+    if spec.startswith("torchvision:"):
+        if mean is not None:
+            raise AdvkitError("torchvision models already include ImageNet normalization; drop --mean/--std")
+        from advkit.adversarial.fgsm_demo import load_victim
+
+        name = spec.split(":", 1)[1]
+        if not name or os.sep in name or Path(name).suffix:
+            raise AdvkitError(f"--model {spec!r}: write torchvision:NAME with a torchvision classifier name, e.g. torchvision:resnet50")
+        model = load_victim(name, device).model
+    elif spec == "default" or Path(spec).exists() or Path(spec).suffix in (".pt", ".pth", *TORCHSCRIPT_SUFFIXES):
+        model = _from_file(spec, device)
+    elif ":" in spec:
+        model = _from_callable(spec)
+    else:
+        raise AdvkitError(f"--model {spec!r} is neither a file, 'default', torchvision:NAME nor package.module:callable")
+    if mean is not None:
+        from advkit.attacks import Normalized
+
+        if len(mean) != len(std) or any(s <= 0 for s in std):
+            raise AdvkitError(f"--mean and --std need one value per channel and std > 0; got {mean} and {std}")
+        model = Normalized(model, tuple(mean), tuple(std))
+    model = model.to(device).eval()
+    for parameter in model.parameters():  # one by one: ScriptModules have no requires_grad_()
+        parameter.requires_grad_(False)
+    return model
+
+
+def _is_torchscript(path: Path) -> bool:
+    if path.suffix in TORCHSCRIPT_SUFFIXES:
+        return True
+    try:
+        with zipfile.ZipFile(path) as archive:  # torch.jit.save archives carry the model's code
+            return any("/code/" in name for name in archive.namelist())
+    except (zipfile.BadZipFile, OSError):
+        return False
+
+
+def _from_file(spec: str, device: torch.device) -> nn.Module:
+    if spec == "default":
+        from advkit.adversarial.fgsm_demo import load_victim
+
+        return load_victim("default", device).model
+    path = Path(spec)
+    if not path.is_file():
+        raise AdvkitError(f"model file {path} does not exist; check the path")
+    if _is_torchscript(path):
+        try:
+            with warnings.catch_warnings():  # torch deprecates TorchScript in favour of torch.export: still read it
+                warnings.simplefilter("ignore")
+                return torch.jit.load(str(path), map_location=device)
+        except Exception as e:  # noqa: BLE001 - any failure to parse means "not a TorchScript model"
+            raise AdvkitError(f"{path} is not a loadable TorchScript model ({str(e).strip().splitlines()[0][:120]})") from None
+    from advkit.runtime.checkpoint import load_checkpoint, rebuild_models
+
+    payload = load_checkpoint(path)  # names what is wrong: missing, truncated, foreign, unsafe pickle
+    roles = list(payload["models"])
+    role = "net" if "net" in roles else (roles[0] if len(roles) == 1 else None)
+    if role is None:
+        raise AdvkitError(f"{path} holds several models ({', '.join(roles)}) and no classifier 'net'; pass a "
+                          "classifier checkpoint (advkit advtrain writes one)")
+    return rebuild_models(payload, [role], device)[role]
+
+
+def _from_callable(spec: str) -> nn.Module:
+    module_name, _, attribute = spec.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as e:  # noqa: BLE001 - whatever the import raises, the spec is what is wrong
+        raise AdvkitError(f"--model {spec!r}: cannot import {module_name} ({type(e).__name__}: "
+                          f"{str(e).splitlines()[0][:100] if str(e) else ''}); check the module path and PYTHONPATH") from None
+    factory = getattr(module, attribute, None)
+    if not callable(factory):
+        raise AdvkitError(f"--model {spec!r}: {module_name} has no callable {attribute!r}")
+    model = factory()
+    if not isinstance(model, nn.Module):
+        raise AdvkitError(f"--model {spec!r} returned a {type(model).__name__}, not a torch.nn.Module")
+    return model
+
+
+# ---------------------------------------------------------------------------------------------- data
+def load_data(spec: str, n: int | None = None, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(x [N, C, H, W] float32 in [0, 1], y [N] int64)``; ``n`` draws a seeded random subset (None/0: all)."""
+    if spec in NAMED_DATA:
+        from advkit.data import load_dataset
+
+        data = load_dataset(spec, "test")
+        x, y = data.images, data.labels
+    else:
+        path = Path(spec)
+        if path.is_dir():
+            x, y = _image_folder(path)
+        elif path.suffix in (".pt", ".npz"):
+            x, y = _tensor_file(path)
+        elif path.exists():
+            raise AdvkitError(f"--data {spec}: unsupported file type {path.suffix!r}; pass a .pt or .npz file holding x and y")
+        else:
+            raise AdvkitError(f"--data {spec!r} is neither {' nor '.join(NAMED_DATA)}, an image folder, nor an existing .pt/.npz file")
+    x, y = _checked(x, y, spec)
+    if n is not None and n < 0:
+        raise AdvkitError(f"--n must be >= 0 (0: every example); got {n}")
+    if n and n < x.shape[0]:
+        keep = torch.randperm(x.shape[0], generator=torch.Generator().manual_seed(seed))[:n]
+        x, y = x[keep], y[keep]
+    return x, y
+
+
+def _image_folder(root: Path) -> tuple[torch.Tensor, torch.Tensor]:
+    from torchvision.datasets import ImageFolder
+    from torchvision.transforms import ToTensor
+
+    try:
+        folder = ImageFolder(str(root), transform=ToTensor())
+    except (FileNotFoundError, RuntimeError) as e:
+        raise AdvkitError(f"--data {root}: not an ImageFolder layout (root/<class>/<image>): {str(e).splitlines()[0][:120]}") from None
+    images = [folder[i][0] for i in range(len(folder))]
+    sizes = {tuple(t.shape) for t in images}
+    if len(sizes) > 1:
+        raise AdvkitError(f"--data {root}: images differ in size ({', '.join(map(str, sorted(sizes)[:3]))}); resize them to one size")
+    return torch.stack(images), torch.tensor(folder.targets, dtype=torch.long)
+
+
+def _tensor_file(path: Path) -> tuple[object, object]:
+    try:
+        if path.suffix == ".npz":
+            with np.load(path, allow_pickle=False) as archive:
+                content = {key: archive[key] for key in archive.files}
+        else:
+            content = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - a trust boundary: any failure to parse is a bad file
+        raise AdvkitError(f"--data {path} is not a readable {path.suffix} file ({str(e).strip().splitlines()[0][:100]})") from None
+    if not isinstance(content, dict) or "x" not in content or "y" not in content:
+        raise AdvkitError(f"--data {path} must hold a mapping with keys 'x' (images) and 'y' (labels)")
+    return content["x"], content["y"]
+
+
+def _checked(x, y, spec: str) -> tuple[torch.Tensor, torch.Tensor]:
+    x, y = torch.as_tensor(x), torch.as_tensor(y)
+    if x.dtype == torch.uint8:
+        x = x.float() / 255  # 8-bit images: the usual encoding of [0, 1]
+    if not x.is_floating_point():
+        raise AdvkitError(f"--data {spec}: x must be float images in [0, 1] or uint8; got {x.dtype}")
+    if x.dim() == 3:
+        x = x.unsqueeze(1)  # [N, H, W] greyscale
+    if x.dim() != 4:
+        raise AdvkitError(f"--data {spec}: x must be [N, C, H, W] (or [N, H, W]); got shape {list(x.shape)}")
+    if y.dim() != 1 or y.shape[0] != x.shape[0] or y.is_floating_point() or y.dtype == torch.bool:
+        raise AdvkitError(f"--data {spec}: y must hold one integer label per image ([{x.shape[0]}]); got {y.dtype} {list(y.shape)}")
+    if x.shape[0] == 0:
+        raise AdvkitError(f"--data {spec} holds no examples")
+    x = x.float()
+    if not torch.isfinite(x).all() or x.min() < 0 or x.max() > 1:
+        raise AdvkitError(f"--data {spec}: x has values outside [0, 1] (min {x.min().item():.3g}, max {x.max().item():.3g}); "
+                          "pass unnormalized images and give the normalization as --mean/--std")
+    return x.contiguous(), y.long()
+
+
+def check_pair(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> int:
+    """The model's number of classes, after checking that it takes ``x`` and that every label is one of them."""
+    from advkit.runtime.modules import model_device
+
+    try:
+        with torch.no_grad():
+            out = model(x[:2].to(model_device(model)))
+    except Exception as e:  # noqa: BLE001 - shape/channel mismatches surface as many exception types
+        raise AdvkitError(f"the model rejects inputs of shape {list(x.shape[1:])} ({type(e).__name__}: "
+                          f"{str(e).strip().splitlines()[0][:100]}); pass data the model was trained on") from None
+    if not isinstance(out, torch.Tensor) or out.dim() != 2 or out.shape[0] != min(2, x.shape[0]):
+        raise AdvkitError(f"the model must return logits [batch, classes]; it returned "
+                          f"{list(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__}")
+    classes = out.shape[1]
+    if y.min() < 0 or y.max() >= classes:
+        raise AdvkitError(f"labels run from {y.min().item()} to {y.max().item()} but the model has {classes} outputs; "
+                          "pass data with labels 0..classes-1 for this model")
+    return classes
