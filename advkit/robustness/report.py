@@ -24,8 +24,10 @@ def plot_robust_accuracy(results: dict, path: str | Path, title: str = "") -> Pa
     for name in [*results["attacks"], "worst_case"]:
         values = [results["clean_accuracy"]] + [table[k].get(name, float("nan")) for k in keys]
         worst = name == "worst_case"
+        # dashed on top, so an attack that is the worst case everywhere still shows beneath it
         ax.plot(eps, values, marker="o", label="worst case (per point)" if worst else name,
-                linewidth=2.5 if worst else 1.2, color="black" if worst else None, zorder=3 if worst else 2)
+                linewidth=1.5 if worst else 2.5, linestyle="--" if worst else "-",
+                color="black" if worst else None, zorder=3 if worst else 2)
     ax.set_xlabel(f"eps ({results['norm']}, pixels in [0, 1])")
     ax.set_ylabel("robust accuracy")
     ax.set_ylim(-0.02, 1.02)
