@@ -68,6 +68,10 @@ class ClassifierConfig(TrainerConfig):
     overfit_check_every: int = field(default=50, metadata={"help": "Steps between catastrophic-overfitting checks (--fast)."})
     report_size: int = field(default=10000, metadata={"help": "Test images for the before/after report."})
     report_pgd_steps: int = field(default=20, metadata={"help": "PGD steps in the before/after report (0: skip PGD)."})
+    report_strong_size: int = field(default=1000, metadata={
+        "help": "Test images of the report attacked with the strongest attack (AutoAttack: slow on a CPU)."})
+    quick: bool = field(default=False, metadata={
+        "help": "The report's strongest attack is APGD-CE (3 restarts) + APGD-T instead of full AutoAttack."})
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -195,13 +199,14 @@ class ClassifierTrainer(Trainer):
 
         c = self.config
         if quick is None:
-            quick = bool(getattr(c, "quick", False) or (getattr(self.session, "options", None) or {}).get("quick"))
+            quick = c.quick
         test = load_dataset(c.dataset, "test").subset(c.report_size).to(self.device)
         (row,) = robustness(self.final_model, test.images, test.labels, [c.eps], pgd_steps=c.report_pgd_steps,
                             seed=self.seed)
         if c.report_pgd_steps:
-            row.update(strongest_attack_error(self.final_model, test.images, test.labels, c.eps, quick=quick,
-                                              seed=self.seed))
+            n = min(c.report_strong_size, len(test))
+            row.update(strongest_attack_error(self.final_model, test.images[:n], test.labels[:n], c.eps, quick=quick,
+                                              seed=self.seed), strong_attack_n=n)
         return row
 
     def save_final(self, path) -> Path:
