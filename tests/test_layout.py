@@ -96,3 +96,17 @@ def test_no_import_circle():
 def test_no_file_over_400_lines():
     long = {str(p.relative_to(PACKAGE)): n for p in PACKAGE.rglob("*.py") if (n := len(p.read_text().splitlines())) > 400}
     assert not long, long
+
+
+def test_recipes_and_offline_mnist_ship_inside_the_package():
+    """A built wheel (not only an editable install) runs every recipe on the offline MNIST: both are package data."""
+    import tomllib
+
+    from advkit.data.mnist import OFFLINE_FILES
+    from advkit.recipes import RECIPES_DIR
+
+    assert RECIPES_DIR.is_relative_to(PACKAGE) and len(list(RECIPES_DIR.glob("*.toml"))) >= 20
+    assert all((PACKAGE / "assets" / "mnist" / name).is_file() for name in OFFLINE_FILES)
+    pyproject = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())
+    shipped = pyproject["tool"]["setuptools"]["package-data"]["advkit"]
+    assert {"recipes/*.toml", "assets/mnist/*"} <= set(shipped)

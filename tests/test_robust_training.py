@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 from advkit.adversarial.objective import adversarial_objective, trades_example, trades_objective
 from advkit.attacks import PGD, predict
-from advkit.cli.common import start_session
+from advkit.runtime.session import open_session
 from advkit.errors import AdvkitError
 from advkit.models.classifiers import build_classifier
 from advkit.train.classifier import ClassifierConfig, ClassifierTrainer
@@ -26,9 +26,10 @@ def test_digits():
 
 
 def _train(tmp_path, name: str, **overrides) -> ClassifierTrainer:
-    session = start_session("advtrain", {"seed": 0, "device": "cpu", "out": str(tmp_path / name), "quiet": True})
+    config = ClassifierConfig(**{**SMALL, "device": "cpu", **overrides})
+    session = open_session("advtrain", config, out=tmp_path / name, quiet=True)
     try:
-        trainer = ClassifierTrainer(ClassifierConfig(**{**SMALL, **overrides}), session)
+        trainer = ClassifierTrainer(config, session)
         trainer.fit()
     finally:
         session.run.close()

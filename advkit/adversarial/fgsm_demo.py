@@ -125,27 +125,56 @@ def _torchvision(name: str, device: torch.device) -> Victim:
 
 
 # ---------------------------------------------------------------------------------------------- measurements
+def fgsm_directions(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
+    """sign(grad_x J(x, y)) per image: FGSM at any eps is ``x + eps * direction`` (clipped), so one backward pass
+    serves every eps of a search."""
+    out = []
+    for start in range(0, x.shape[0], batch_size):
+        _, grad = FGSM(model, 1.0).loss_and_grad(x[start:start + batch_size], y[start:start + batch_size])
+        out.append(grad.sign_())
+    return torch.cat(out)
+
+
+def _flipped(model: nn.Module, x: torch.Tensor, pred: torch.Tensor, direction: torch.Tensor,
+             eps: float | torch.Tensor, clip: bool) -> torch.Tensor:
+    eps = eps.view(-1, *[1] * (x.dim() - 1)) if isinstance(eps, torch.Tensor) else eps
+    x_adv = direction * eps + x
+    return predict(model, x_adv.clamp(0, 1) if clip else x_adv)[0] != pred
+
+
 def flip_rate(model: nn.Module, x: torch.Tensor, eps: float, clip: bool = True, batch_size: int = 500) -> float:
     """Fraction of predictions that untargeted FGSM (against the model's own prediction) changes."""
     pred, _ = predict(model, x)
-    flipped = []
-    for start in range(0, x.shape[0], batch_size):
-        xb, yb = x[start:start + batch_size], pred[start:start + batch_size]
-        adv_pred, _ = predict(model, FGSM(model, eps, clip=clip)(xb, yb))
-        flipped.append(adv_pred != yb)
-    return torch.cat(flipped).float().mean().item()
+    return _flipped(model, x, pred, fgsm_directions(model, x, pred, batch_size), eps, clip).float().mean().item()
 
 
 def eps_to_flip_half(model: nn.Module, x: torch.Tensor, clip: bool = True, iterations: int = 8) -> float | None:
     """The smallest eps (to 1/2**iterations of the range) at which FGSM flips half the predictions; None if even
     eps = 1 does not."""
-    if flip_rate(model, x, 1.0, clip) < 0.5:
+    pred, _ = predict(model, x)
+    direction = fgsm_directions(model, x, pred)
+    if _flipped(model, x, pred, direction, 1.0, clip).float().mean().item() < 0.5:
         return None
     low, high = 0.0, 1.0
     for _ in range(iterations):
         mid = (low + high) / 2
-        low, high = (low, mid) if flip_rate(model, x, mid, clip) >= 0.5 else (mid, high)
+        rate = _flipped(model, x, pred, direction, mid, clip).float().mean().item()
+        low, high = (low, mid) if rate >= 0.5 else (mid, high)
     return high
+
+
+def eps_to_flip_each(model: nn.Module, x: torch.Tensor, clip: bool = True, iterations: int = 8) -> list[float | None]:
+    """Per image, the smallest eps (to 1/2**iterations) at which FGSM changes its prediction; None if eps = 1 does
+    not. One backward pass, then a bisection of forward passes for all images at once."""
+    pred, _ = predict(model, x)
+    direction = fgsm_directions(model, x, pred)
+    ever = _flipped(model, x, pred, direction, 1.0, clip)
+    low, high = torch.zeros(x.shape[0], device=x.device), torch.ones(x.shape[0], device=x.device)
+    for _ in range(iterations):
+        mid = (low + high) / 2
+        flips = _flipped(model, x, pred, direction, mid, clip)
+        high, low = torch.where(flips, mid, high), torch.where(flips, low, mid)
+    return [float(h) if e else None for h, e in zip(high.tolist(), ever.tolist())]
 
 
 def _name(victim: Victim, k: int) -> str:
@@ -182,10 +211,10 @@ def image_mode(victim: Victim, config: Any, session: Any) -> dict:
             for p, k, a, b, c, d in zip(paths, known, pred, conf, adv_pred, adv_conf)]
     # The smallest eps at which FGSM flips each image (so the figure shows a flip, whatever --eps was).
     x_flip = x.clone()
-    for i, row in enumerate(rows):
-        row["eps_to_flip"] = eps_to_flip_half(victim.model, x[i:i + 1], config.clip)
-        if row["eps_to_flip"] is not None:
-            x_flip[i:i + 1] = FGSM(victim.model, row["eps_to_flip"], clip=config.clip)(x[i:i + 1], pred[i:i + 1])
+    for i, (row, e) in enumerate(zip(rows, eps_to_flip_each(victim.model, x, config.clip))):
+        row["eps_to_flip"] = e
+        if e is not None:
+            x_flip[i:i + 1] = FGSM(victim.model, e, clip=config.clip)(x[i:i + 1], pred[i:i + 1])
     flip_pred, flip_conf = predict(victim.model, x_flip)
     for row, p, c in zip(rows, flip_pred, flip_conf):
         row["flip_pred"], row["flip_conf"] = _name(victim, int(p)), float(c)

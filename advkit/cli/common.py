@@ -41,6 +41,18 @@ class AdvkitCommand(click.Command):
             raise CommandError(e.message) from None
 
 
+class AdvkitGroup(click.Group):
+    """A click group whose commands' library errors end as one line and exit code 2 (as AdvkitCommand)."""
+
+    command_class = AdvkitCommand
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except AdvkitError as e:
+            raise CommandError(e.message) from None
+
+
 # --------------------------------------------------------------------------- dataclass -> options
 def _click_type(spec: dataclasses.Field, hint: Any) -> tuple[Any, bool]:
     """(click type, is_flag) for a dataclass field's annotation."""

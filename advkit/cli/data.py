@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import click
+
+from advkit.cli.common import AdvkitGroup
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
@@ -11,7 +13,7 @@ from advkit.data.fetch import FetchProgress
 from advkit.errors import AdvkitError
 
 
-@click.group("data")
+@click.group("data", cls=AdvkitGroup)
 def command() -> None:
     """List, verify and fetch datasets. They live under ADVKIT_DATA (default: the checkout's data/, or
     ~/.cache/advkit/data for an installed package); denoising sets in its denoise/<SET>."""

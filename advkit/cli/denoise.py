@@ -2,10 +2,10 @@
 
 import click
 
-from advkit.cli.common import library_command
+from advkit.cli.common import AdvkitGroup, library_command
 
 
-@click.group("denoise")
+@click.group("denoise", cls=AdvkitGroup)
 def command() -> None:
     """Denoising GAN: train, evaluate against classical denoisers (NLM, wavelet, TV, BM3D), apply, export."""
 

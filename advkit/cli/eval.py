@@ -2,10 +2,10 @@
 
 import click
 
-from advkit.cli.common import library_command
+from advkit.cli.common import AdvkitGroup, library_command
 
 
-@click.group("eval")
+@click.group("eval", cls=AdvkitGroup)
 def command() -> None:
     """Evaluate trained models: GANs (FID, KID, precision/recall, IS, modes) and robustness to attacks."""
 

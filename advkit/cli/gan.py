@@ -2,10 +2,10 @@
 
 import click
 
-from advkit.cli.common import library_command
+from advkit.cli.common import AdvkitGroup, library_command
 
 
-@click.group("gan")
+@click.group("gan", cls=AdvkitGroup)
 def command() -> None:
     """Train GANs (GAN, DCGAN, WGAN, WGAN-GP, SN, CGAN, PacGAN), sample, interpolate, toy1d."""
 

@@ -12,6 +12,7 @@ import sys
 import click
 
 from advkit import __version__
+from advkit.cli.common import AdvkitGroup
 
 COMMANDS = {
     "fgsm": ("advkit.cli.fgsm", "FGSM adversarial examples: the panda figure, or error vs eps on a dataset."),
@@ -25,7 +26,7 @@ COMMANDS = {
 }
 
 
-class LazyGroup(click.Group):
+class LazyGroup(AdvkitGroup):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(COMMANDS)
 

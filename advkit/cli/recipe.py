@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import click
 
+from advkit.cli.common import AdvkitGroup
 
-@click.group("recipe")
+
+@click.group("recipe", cls=AdvkitGroup)
 def command() -> None:
     """Reproduce published results: `advkit recipe list`, `advkit recipe run NAME [--smoke]`."""
 

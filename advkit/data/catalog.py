@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from advkit.data.fetch import file_md5, load_manifest
-from advkit.data.paths import DENOISE_SETS, data_root
+from advkit.data.paths import DENOISE_SETS, assets_root, data_root
 
 BSDS_TERMS = "free for non-commercial research and educational use (Berkeley Segmentation Dataset terms)"
 MNIST_LICENCE = "CC BY-SA 3.0 (Y. LeCun, C. Cortes)"
@@ -42,8 +42,9 @@ def catalog() -> list[Entry]:
                                                             "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
     entries = [
         Entry("mnist-offline", "official 10k MNIST test set + 5k training subset", "http://yann.lecun.com/exdb/mnist/",
-              MNIST_LICENCE, "vendored in the checkout's data/mnist (git checkout data/)",
-              {f"mnist/{k}": v for k, v in OFFLINE_FILES.items()}, root, vendored=True),
+              MNIST_LICENCE, "shipped in the package (advkit/assets/mnist; reinstall advkit)",
+              {f"mnist/{k}": v for k, v in OFFLINE_FILES.items()},
+              root if (root / "mnist").is_dir() else assets_root(), vendored=True),
         Entry("mnist", "full MNIST 60k/10k", "https://ossci-datasets.s3.amazonaws.com/mnist/ (torchvision)",
               MNIST_LICENCE, "advkit data fetch mnist",
               {f"MNIST/raw/{f}": "" for f in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from advkit.data.idx import read_idx
-from advkit.data.paths import data_root
+from advkit.data.paths import assets_root, data_root
 from advkit.data.tensors import TensorData
 from advkit.errors import AdvkitError
 
@@ -54,7 +54,8 @@ def load_mnist(split: str = "train", source: str = "auto") -> TensorData:
             return full
         if source == "full":
             raise AdvkitError("full MNIST is not on disk; run `advkit data fetch mnist` on a machine with a network")
-    folder = root / "mnist"
+    # The vendored files ship in the package (advkit/assets/mnist; data/mnist in a checkout links there).
+    folder = root / "mnist" if (root / "mnist").is_dir() else assets_root() / "mnist"
     if split == "test":
         images = read_idx(_need(folder / "t10k-images-idx3-ubyte.gz"))
         labels = read_idx(_need(folder / "t10k-labels-idx1-ubyte.gz"))

@@ -31,7 +31,7 @@ from typing import Any
 
 from advkit.errors import AdvkitError
 
-RECIPES_DIR = Path(__file__).resolve().parents[1] / "recipes"
+RECIPES_DIR = Path(__file__).resolve().parent  # the TOML files ship in the package (recipes/ at the top is a link)
 _META_KEYS = {"title", "reproduces", "paper", "data", "cpu-time", "gpu-time", "published", "measured", "smoke",
               "notes", "figures"}
 
