@@ -217,3 +217,24 @@ def library_command(name: str, help_text: str, show: Callable[[dict], None] | No
     decorated = options_from(config_cls)(session_options(lambda **kw: None, out=not has_out_field, resume=trainer))
     command.params = decorated.__click_params__[::-1]
     return command
+
+
+class LibraryGroup(AdvkitGroup):
+    """A command group whose subcommands are built from their library modules only when called, so one
+    subcommand's ``--help`` never imports another's dependencies. ``commands``: {name: (library name, help)}."""
+
+    def __init__(self, name: str, commands: dict[str, tuple[str, str]], **kwargs):
+        super().__init__(name, **kwargs)
+        self.library = commands
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.library)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.library:
+            return None
+        return library_command(*self.library[name])
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, help_text.split("\n\n")[0]) for name, (_, help_text) in self.library.items()])

@@ -1,8 +1,5 @@
-"""Runtime services shared by every command: device, seeding, run directories, checkpoints, progress."""
-
-from advkit.runtime.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
-from advkit.runtime.device import select_device
-from advkit.runtime.rundir import RunDir
-from advkit.runtime.seeding import seed_everything
-
-__all__ = ["RunDir", "latest_checkpoint", "load_checkpoint", "save_checkpoint", "seed_everything", "select_device"]
+"""Runtime services shared by every command: session (device, seed, run directory, progress), device selection,
+seeding, run directories, atomic checkpoints, AMP, torchrun. Import the submodule you need
+(``from advkit.runtime.session import open_session``): this package imports nothing itself, so reading a
+command's options (``--help``) never waits for torch.
+"""

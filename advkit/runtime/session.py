@@ -19,9 +19,10 @@ import shutil
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
-import torch
+if TYPE_CHECKING:  # torch is imported when a session opens, not when a config is read (fast --help)
+    import torch
 
 
 
@@ -37,7 +38,7 @@ class RunConfig:
 @dataclass
 class Session:
     """The device, seed and run directory of one command run, and where its messages and progress go."""
-    device: torch.device
+    device: "torch.device"
     seed: int = 0
     run: Any = None  # advkit.runtime.rundir.RunDir, or None for commands that write plain files (apply, export)
     quiet: bool = False
