@@ -91,8 +91,12 @@ def test_apply_matches_channels_estimates_sigma_and_keeps_alpha():
     assert out["sigma_source"] == "given" and out["image"].grey
     with torch.no_grad():
         torch.testing.assert_close(out["image"].pixels, grey(l_image.pixels[None], 25.0)[0].clamp(0, 1))
-    out = denoise_image(colour, l_image, sigma=25.0)  # no grey model: three equal channels, averaged back
-    assert out["image"].grey and any("colour model" in n for n in out["notes"])
+    out = denoise_image(grey, rgb, sigma=25.0)  # no colour model: channel by channel
+    assert out["image"].pixels.shape == (3, 40, 36) and any("channel by channel" in n for n in out["notes"])
+    with torch.no_grad():
+        torch.testing.assert_close(out["image"].pixels[1:2], grey(rgb.pixels[None, 1:2], 25.0)[0].clamp(0, 1))
+    with pytest.raises(AdvkitError, match="grey model"):  # identical noise in 3 channels: a colour model fails
+        denoise_image(colour, l_image, sigma=25.0)
 
 
 def test_sigma_mismatch_warns_only_for_a_sigma_specific_checkpoint():
