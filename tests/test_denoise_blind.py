@@ -169,3 +169,21 @@ def test_shipped_blind_model_denoises_a_real_photo_at_any_level(sigma, clip):
     score = lambda t: psnr_ssim(clean[0].permute(1, 2, 0).numpy(), t[0].permute(1, 2, 0).numpy())["psnr"]  # noqa: E731
     assert score(right) > score(noisy.clamp(0, 1)) + (5 if sigma < 20 else 8)
     assert score(right) > score(wrong) + 0.5  # told the right level it does better than told a fifth of it
+
+
+def test_shipped_blind_grey_model_denoises_a_grey_photo():
+    from skimage import data as skdata
+
+    from advkit.data.paths import assets_root
+    from advkit.denoise.evaluate import psnr_ssim
+    from advkit.denoise.export import load_generator
+    from advkit.denoise.noise import add_noise
+
+    G, payload = load_generator(assets_root() / "denoiser-blind-unet16-grey.pt")
+    assert payload["models"]["G"]["args"]["channels"] == 1
+    clean = torch.from_numpy(skdata.camera()[100:228, 150:278]).float()[None, None] / 255
+    noisy = add_noise(clean, 25.0, seed=0, clip=True)
+    with torch.no_grad():
+        estimate = G(noisy, 25.0).clamp(0, 1)
+    score = lambda t: psnr_ssim(clean[0].permute(1, 2, 0).numpy(), t[0].permute(1, 2, 0).numpy())["psnr"]  # noqa: E731
+    assert score(estimate) > score(noisy) + 6
