@@ -91,8 +91,12 @@ def test_apply_matches_channels_estimates_sigma_and_keeps_alpha():
     assert out["sigma_source"] == "given" and out["image"].grey
     with torch.no_grad():
         torch.testing.assert_close(out["image"].pixels, grey(l_image.pixels[None], 25.0)[0].clamp(0, 1))
-    out = denoise_image(colour, l_image, sigma=25.0)  # no grey model: three equal channels, averaged back
-    assert out["image"].grey and any("colour model" in n for n in out["notes"])
+    out = denoise_image(grey, rgb, sigma=25.0)  # no colour model: channel by channel
+    assert out["image"].pixels.shape == (3, 40, 36) and any("channel by channel" in n for n in out["notes"])
+    with torch.no_grad():
+        torch.testing.assert_close(out["image"].pixels[1:2], grey(rgb.pixels[None, 1:2], 25.0)[0].clamp(0, 1))
+    with pytest.raises(AdvkitError, match="grey model"):  # identical noise in 3 channels: a colour model fails
+        denoise_image(colour, l_image, sigma=25.0)
 
 
 def test_sigma_mismatch_warns_only_for_a_sigma_specific_checkpoint():
@@ -143,3 +147,43 @@ def test_self_ensemble_inverts_every_symmetry_and_is_exact_for_a_pointwise_map()
     torch.testing.assert_close(self_ensemble(lambda t: t.square(), x), x.square())
     shift = lambda t: torch.roll(t, 1, dims=-1)  # noqa: E731  (not symmetric: the ensemble differs from it)
     assert not torch.allclose(self_ensemble(shift, x), shift(x))
+
+
+@pytest.mark.parametrize("sigma,clip", [(15.0, False), (50.0, False), (50.0, True)])
+def test_shipped_blind_model_denoises_a_real_photo_at_any_level(sigma, clip):
+    from skimage import data as skdata
+
+    from advkit.data.paths import assets_root
+    from advkit.denoise.evaluate import psnr_ssim
+    from advkit.denoise.export import load_generator
+    from advkit.denoise.noise import add_noise
+
+    path = assets_root() / "denoiser-blind-unet16.pt"
+    assert path.stat().st_size < 4 * 2 ** 20
+    G, payload = load_generator(path)
+    assert payload["models"]["G"]["name"] == "denoise-blind-unet" and payload["config"]["blind"] is True
+    clean = torch.from_numpy(skdata.astronaut()[100:196, 150:262]).permute(2, 0, 1).float()[None] / 255
+    noisy = add_noise(clean, sigma, seed=0, clip=clip)
+    with torch.no_grad():
+        right, wrong = G(noisy, sigma).clamp(0, 1), G(noisy, sigma / 5).clamp(0, 1)
+    score = lambda t: psnr_ssim(clean[0].permute(1, 2, 0).numpy(), t[0].permute(1, 2, 0).numpy())["psnr"]  # noqa: E731
+    assert score(right) > score(noisy.clamp(0, 1)) + (5 if sigma < 20 else 8)
+    assert score(right) > score(wrong) + 0.5  # told the right level it does better than told a fifth of it
+
+
+def test_shipped_blind_grey_model_denoises_a_grey_photo():
+    from skimage import data as skdata
+
+    from advkit.data.paths import assets_root
+    from advkit.denoise.evaluate import psnr_ssim
+    from advkit.denoise.export import load_generator
+    from advkit.denoise.noise import add_noise
+
+    G, payload = load_generator(assets_root() / "denoiser-blind-unet16-grey.pt")
+    assert payload["models"]["G"]["args"]["channels"] == 1
+    clean = torch.from_numpy(skdata.camera()[100:228, 150:278]).float()[None, None] / 255
+    noisy = add_noise(clean, 25.0, seed=0, clip=True)
+    with torch.no_grad():
+        estimate = G(noisy, 25.0).clamp(0, 1)
+    score = lambda t: psnr_ssim(clean[0].permute(1, 2, 0).numpy(), t[0].permute(1, 2, 0).numpy())["psnr"]  # noqa: E731
+    assert score(estimate) > score(noisy) + 6

@@ -62,7 +62,8 @@ def test_rgba_alpha_is_set_aside_and_reattached_with_a_note(tmp_path):
 
 def test_grey_with_alpha_roundtrips(tmp_path):
     la = np.dstack([skdata.camera()[:64, :80], np.full((64, 80), 200, np.uint8)])
-    image, dst, _ = roundtrip(tmp_path, la, "la.png")
+    with pytest.warns(ImageConversionWarning, match="grey values are denoised"):
+        image, dst, _ = roundtrip(tmp_path, la, "la.png")
     assert image.mode == "LA" and image.grey
     assert np.array_equal(np.asarray(Image.open(dst)), la)
 

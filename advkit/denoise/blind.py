@@ -35,7 +35,9 @@ class BlindUNetDenoiserConfig(UNetDenoiserConfig):
 
 
 def noise_level_map(sigma: float | torch.Tensor, noisy: torch.Tensor) -> torch.Tensor:
-    """The ``[B, 1, H, W]`` input map ``sigma / 255`` for ``noisy`` [B, C, H, W] (sigma: number, [B] or [B, 1, H, W])."""
+    """The ``[B, 1, H, W]`` input map ``sigma / 255`` for ``noisy`` [B, C, H, W].
+
+    ``sigma`` (0-255 scale): a number, a ``[B]`` tensor or a ``[B, 1, H, W]`` map."""
     b, _, h, w = noisy.shape
     if not isinstance(sigma, torch.Tensor):
         sigma = torch.tensor(float(sigma))

@@ -48,7 +48,8 @@ def check_sigma(sigma: float | torch.Tensor) -> None:
 def _per_image(value: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
     """A [B] tensor shaped to broadcast over [B, C, H, W]."""
     if noise.dim() != 4 or len(value) != len(noise):
-        raise AdvkitError(f"per-image values need a [B, C, H, W] batch of {len(value)} images; got {tuple(noise.shape)}")
+        raise AdvkitError(f"per-image values need a [B, C, H, W] batch of {len(value)} images; "
+                          f"got {tuple(noise.shape)}")
     return value.to(noise.device, noise.dtype).view(-1, 1, 1, 1)
 
 

@@ -16,8 +16,9 @@ loop, checkpoints, exact resume, logging, Ctrl-C and the NaN guard; this file wr
 Speed (what lets a GPU train the shipped model in minutes): the training images are one uint8 tensor on
 the device (portrait images turned to landscape, a valid augmentation with the flips), so a batch of random
 crops is one gather; the Gaussian noise is drawn on the device (:func:`advkit.denoise.noise.add_noise`,
-``on_device``) from a seed that the trainer's CPU generator draws (so a resumed run draws the same noise); bf16 autocast and channels_last on CUDA; the
-learning rate follows a cosine decay, a function of the step alone (nothing extra to checkpoint).
+``on_device``) from a seed that the trainer's CPU generator draws (so a resumed run draws the same noise);
+bf16 autocast and channels_last on CUDA; the learning rate follows a cosine decay, a function of the step
+alone (nothing extra to checkpoint).
 
     >>> config = DenoiseConfig(data="CBSD432", val_split=32)       # `advkit data fetch CBSD432`, or any folder
     >>> with open_session("denoise-train", config) as session:
