@@ -158,3 +158,18 @@ def test_cpu_bf16_training_step_where_bf16_is_native(cli, few_images, tmp_path):
     assert result.exit_code == 0, result.output
     results = json.loads((tmp_path / "bf16" / "results.json").read_text())
     assert np.isfinite(results["loss_g"]) and 10 < results["val_psnr"] < 40
+
+
+def test_apply_by_default_estimates_sigma_and_keeps_grey_grey(cli, tmp_path):
+    """No --model: the shipped blind pair; sigma estimated per image and printed; grey in, grey out."""
+    from fixtures_images import sample_crops
+
+    rng = np.random.default_rng(0)
+    noisy = np.clip(sample_crops(1, 96, grey=True)[0] + rng.normal(0, 25, (96, 96)), 0, 255).astype(np.uint8)
+    Image.fromarray(noisy).save(tmp_path / "grey.png")
+    result = cli("denoise", "apply", str(tmp_path / "grey.png"), "--out", str(tmp_path / "out"), "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    denoised = Image.open(tmp_path / "out" / "grey-denoised.png")
+    assert denoised.mode == "L" and denoised.size == (96, 96)
+    sigma = float(re.search(r"sigma ([\d.]+), estimated", result.stdout).group(1))
+    assert 20 < sigma < 30

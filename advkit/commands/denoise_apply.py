@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from advkit.commands.denoise_eval import AMP_HELP, MODEL_HELP
+from advkit.commands.denoise_eval import AMP_HELP, MODEL_HELP, SHIPPED
 from advkit.errors import AdvkitError
 from advkit.runtime.session import RunConfig, Session, session_for
 
@@ -27,7 +27,8 @@ class DenoiseApplyConfig(RunConfig):
     images: list[str] = field(default_factory=list, metadata={"help": "Image files.", "argument": True})
     out: str = field(default="denoised", metadata={"help": "Folder the denoised files are written to."})
     ckpt: str | None = field(default=None, metadata={"help": "Checkpoint (default: the shipped model).", "exists": True})
-    model: str | None = field(default=None, metadata={"help": MODEL_HELP, "choices": ("quality", "fast")})
+    model: str | None = field(default=None, metadata={
+        "help": MODEL_HELP + " Default: blind and blind-grey, each for the images it fits.", "choices": SHIPPED})
     noise_std: str = field(default="auto", metadata={
         "help": "Noise std on the 0-255 scale, or auto: estimated per image and printed."})
     add_noise: float = field(default=0.0, metadata={
@@ -71,7 +72,11 @@ def run(config: DenoiseApplyConfig, session: Session | None = None, **session_op
 
     out = ensure_writable(config.out, "--out")
     with session_for("denoise-apply", config, session, run_dir=False, **session_options) as session:
-        G, path, payload = load_denoiser(config.ckpt, session.device, shipped=config.model)
+        if config.ckpt or config.model:
+            G, path, payload = load_denoiser(config.ckpt, session.device, shipped=config.model)
+        else:  # any noise level, colour or grey: the blind pair
+            colour, path, payload = load_denoiser(None, session.device, shipped="blind")
+            G = [colour, load_denoiser(None, session.device, shipped="blind-grey")[0]]
         inference_autocast(session.device, config.amp)  # an unsupported --amp is refused here, before any work
         with warnings.catch_warnings():  # conversions are reported once, below, per image
             warnings.simplefilter("ignore")

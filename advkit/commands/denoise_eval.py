@@ -23,8 +23,9 @@ from advkit.runtime.session import RunConfig, Session, session_for
 RUN_DIR = True
 AMP_HELP = ("16-bit autocast (bf16; float16 on GPUs without bf16). On this project's CPU (AVX512-BF16) 2x faster for "
             "-0.01 dB on CBSD68 (docs/results/denoise.md); refused where bf16 is emulated.")
-MODEL_HELP = ("Shipped model used when there is no --ckpt: quality (U-Net width 32) or fast (width 16, about 3x faster "
-              "on the CPU; docs/results/denoise.md); default quality.")
+MODEL_HELP = ("Shipped model used when there is no --ckpt: quality (sigma 50, U-Net width 32), fast (sigma 50, width "
+              "16, about 3x faster on the CPU), blind / blind-grey (any sigma in [0, 75]; docs/results/denoise*.md).")
+SHIPPED = ("quality", "fast", "blind", "blind-grey")
 
 
 @dataclass
@@ -33,7 +34,7 @@ class DenoiseEvalConfig(RunConfig):
         "help": "Test image folder, or a set name (CBSD68, Kodak24, McMaster, Set12, BSD68: `advkit data fetch`); "
                 "repeatable.", "option": "--set", "required": True})
     ckpt: str | None = field(default=None, metadata={"help": "Checkpoint (default: the shipped model).", "exists": True})
-    model: str | None = field(default=None, metadata={"help": MODEL_HELP, "choices": ("quality", "fast")})
+    model: str | None = field(default=None, metadata={"help": MODEL_HELP + " Default quality.", "choices": SHIPPED})
     noise_std: str = field(default="50", metadata={"help": "Noise std(s) on the 0-255 scale, e.g. 15,25,50."})
     noise_mode: str = field(default="iid", metadata={"help": "iid, or the source's compat corruption.", "choices": MODES})
     clip: bool = field(default=False, metadata={"help": "Clamp noisy inputs to [0, 1] (what 8-bit files do)."})

@@ -14,10 +14,12 @@ import torch
 from advkit.data.paths import assets_root
 from advkit.errors import AdvkitError
 
-# The denoisers trained by advkit and shipped in the package (sigma 50, CBSD432 crops; docs/results/denoise.md).
+# The denoisers trained by advkit and shipped in the package (docs/results/denoise.md, denoise-blind.md).
 SHIPPED_MODELS = {
-    "quality": "denoiser-unet-s50.pt",    # U-Net width 32: CBSD68 28.02 dB, ahead of DnCNN
-    "fast": "denoiser-unet16-s50.pt",     # U-Net width 16: a quarter of the arithmetic, for the CPU
+    "quality": "denoiser-unet-s50.pt",    # sigma 50, U-Net width 32: CBSD68 28.02 dB, ahead of DnCNN
+    "fast": "denoiser-unet16-s50.pt",     # sigma 50, U-Net width 16: a quarter of the arithmetic, for the CPU
+    "blind": "denoiser-blind-unet16.pt",  # any sigma in [0, 75] (a noise-level map), colour, clipped or not
+    "blind-grey": "denoiser-blind-unet16-grey.pt",  # the same for grey images
 }
 DEFAULT_SHIPPED = "quality"
 
