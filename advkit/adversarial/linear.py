@@ -1,4 +1,5 @@
-"""The linear explanation of adversarial examples (Goodfellow, Shlens & Szegedy 2015, section 3).
+"""The linear explanation of adversarial examples (Goodfellow, Shlens & Szegedy 2015, section 3); the
+10-dimensional numbers below are Karpathy's illustration of it (CS231n, 2015), not the paper's.
 
 For a linear score w.x, the perturbation eta = eps * sign(w) moves the score by exactly
 eps * ||w||_1: with n dimensions of average weight magnitude m that is eps * m * n, which grows with the

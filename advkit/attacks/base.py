@@ -3,8 +3,8 @@
 An attack is called on a batch of images ``x`` ``[B, C, H, W]`` in [0, 1] and labels ``y`` ``[B]`` and returns
 adversarial images of the same shape, on the model's device. The model must map [0, 1] images to logits; a
 network trained on normalized inputs (every torchvision ImageNet model) is wrapped once in :class:`Normalized`,
-so the attack's budget ``eps`` is always measured in pixel units of [0, 1] images (the paper's 0.007 is 1/255
-of 8-bit ImageNet pixels, roughly).
+so the attack's budget ``eps`` is always measured in pixel units of [0, 1] images (the paper's 0.007 is
+about 1.8/255 of an 8-bit pixel; 1/255 would be 0.0039).
 
     >>> net = Normalized(torchvision.models.googlenet(weights=...), IMAGENET_MEAN, IMAGENET_STD)
     >>> x_adv = FGSM(net, eps=0.007)(x, y)
