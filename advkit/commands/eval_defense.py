@@ -45,7 +45,7 @@ class DefenseConfig(RunConfig):
     batch_size: int = field(default=200, metadata={"help": "Attack batch size."})
     gan_restarts: int = field(default=4, metadata={"help": "Defense-GAN: random restarts L of the projection."})
     gan_steps: int = field(default=100, metadata={"help": "Defense-GAN: gradient steps R per restart."})
-    gan_lr: float = field(default=0.05, metadata={"help": "Defense-GAN: step size of the projection's descent on z."})
+    gan_lr: float = field(default=0.01, metadata={"help": "Defense-GAN: step size of the projection's descent on z."})
 
     def __post_init__(self) -> None:
         if not 0 < self.eps <= 1:

@@ -15,7 +15,7 @@ images of the classifier's shape. Plain gradient descent (not Adam) so that a sm
 error at every step. Shapes: ``x`` ``[B, C, H, W]`` in [0, 1] -> ``G(z*)`` like ``x``, in [0, 1].
 
     >>> G, _ = load_generator("runs/gan-train-.../checkpoints/final.pt", device)
-    >>> purifier = DefenseGAN(G, restarts=4, steps=100, lr=0.05, generator=torch.Generator().manual_seed(0))
+    >>> purifier = DefenseGAN(G, restarts=4, steps=100, lr=0.01, generator=torch.Generator().manual_seed(0))
     >>> errors = purifier.project(x)["history"]                       # [steps + 1, B]: best error so far
 """
 
@@ -30,7 +30,7 @@ from advkit.errors import AdvkitError
 class DefenseGAN(nn.Module):
     differentiable, randomized = False, True
 
-    def __init__(self, G: nn.Module, restarts: int = 4, steps: int = 100, lr: float = 0.05,
+    def __init__(self, G: nn.Module, restarts: int = 4, steps: int = 100, lr: float = 0.01,
                  generator: torch.Generator | None = None):
         super().__init__()
         if getattr(G.config, "num_classes", 0):

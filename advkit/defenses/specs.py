@@ -27,7 +27,7 @@ def _number(kind: str, text: str, cast):
 
 
 def load_purifier(spec: str, device: torch.device | str = "cpu", seed: int = 0, gan_restarts: int = 4,
-                  gan_steps: int = 100, gan_lr: float = 0.05) -> nn.Module:
+                  gan_steps: int = 100, gan_lr: float = 0.01) -> nn.Module:
     """The purifier a spec names, on ``device``; Defense-GAN draws its restarts from a generator seeded ``seed``."""
     from advkit.defenses.bit_depth import BitDepth
     from advkit.defenses.defended import Identity
