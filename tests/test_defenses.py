@@ -160,6 +160,16 @@ def test_defense_gan_projection_lowers_the_error_monotonically():
     assert torch.equal(again, result["x"])
 
 
+def test_eot_seeds_a_defense_gan_inside_bpda():
+    net, purifier = tiny_classifier(), DefenseGAN(tiny_generator(), restarts=2, steps=3)
+    generator = torch.Generator().manual_seed(5)
+    eot = EOT(Defended(net, BPDA(purifier)), samples=2, generator=generator)
+    assert purifier.generator is generator
+    x = images(2).requires_grad_(True)
+    (grad,) = torch.autograd.grad(eot(x)[:, 0].sum(), x)
+    assert grad.abs().sum() > 0  # BPDA carries the gradient past the projection
+
+
 def test_defense_gan_from_a_checkpoint(tmp_path):
     from advkit.runtime.checkpoint import save_checkpoint
 

@@ -1,7 +1,7 @@
 """Median smoothing, a feature-squeezing defence (Xu, Evans & Qi 2018): each pixel becomes the median of its
 ``kernel x kernel`` window (reflect padding at the border), per channel. It removes salt-and-pepper-like
 perturbations. Autograd gives a gradient (to the one pixel that is each window's median), sparse and
-misleading, so attack it both directly and with BPDA (identity backward).
+misleading, so it is marked non-differentiable: evaluations attack it with BPDA (identity backward).
 
 Shapes: ``x`` ``[B, C, H, W]`` in [0, 1] -> ``x'`` like ``x``, in [0, 1].
 
