@@ -1,4 +1,4 @@
-"""``advkit eval gan|domain-classifier|robustness`` (library: advkit.commands.eval_*)."""
+"""``advkit eval gan|domain-classifier|robustness|defense`` (library: advkit.commands.eval_*)."""
 
 from advkit.cli.common import LibraryGroup
 
@@ -10,4 +10,6 @@ command = LibraryGroup("eval", {
     "robustness": ("eval robustness", "Robust accuracy of any model on any data per eps and attack (FGSM, PGD, APGD, "
                                       "Square, AutoAttack; L-inf or L2), the worst case per point, and "
                                       "gradient-masking warnings."),
-}, help="Evaluate trained models: GANs (FID, KID, precision/recall, IS, modes) and robustness to attacks.")
+    "defense": ("eval defense", "Is a purification defence (bit depth, JPEG, median, TV, a denoiser, Defense-GAN) "
+                                "robust? Accuracy under the oblivious attack, white-box PGD, BPDA, EOT and AutoAttack."),
+}, help="Evaluate trained models: GANs (FID, KID, precision/recall, IS, modes), robustness to attacks, defences.")

@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "eval gan": "advkit.commands.eval_gan",
     "eval domain-classifier": "advkit.commands.eval_domain_classifier",
     "eval robustness": "advkit.commands.eval_robustness",
+    "eval defense": "advkit.commands.eval_defense",
     "denoise train": "advkit.commands.denoise_train",
     "denoise eval": "advkit.commands.denoise_eval",
     "denoise apply": "advkit.commands.denoise_apply",
