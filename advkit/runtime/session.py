@@ -33,6 +33,9 @@ class RunConfig:
     seed: int = field(default=0, metadata={"help": "Seed for python, numpy and torch."})
     deterministic: bool = field(default=False, metadata={
         "help": "Deterministic kernels (bit-identical reruns; slower on CUDA)."})
+    threads: int = field(default=0, metadata={
+        "help": "CPU threads (0 = auto: one for trainers of small models, where threads wait on each other more "
+                "than they compute; else torch's default; OMP_NUM_THREADS is respected)."})
 
 
 @dataclass
@@ -138,6 +141,15 @@ def open_session(command: str, config: Any = None, *, out: str | Path | None = N
     device = dist.device if dist.enabled else select_device(device_spec)
     seed_everything(seed, deterministic)
     configure_backends(device, deterministic)
+    threads = int(getattr(config, "threads", 0) or 0)
+    if threads < 0:
+        from advkit.errors import AdvkitError
+
+        raise AdvkitError(f"--threads must be >= 0 (0 = auto); got {threads}")
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
     session = Session(device, seed, None, quiet or not dist.is_main, dist)
     if run_dir:
         # Resuming a run directory continues in it, so its metrics and checkpoints stay in one place.
