@@ -22,11 +22,11 @@ from advkit.commands.denoise_eval import DenoiseEvalConfig
 from advkit.commands.eval_gan import EvalGANConfig
 from advkit.commands.fgsm import FGSMConfig
 from advkit.commands.linear import LinearConfig
-from advkit.gan.toy1d import Toy1DConfig
+from advkit.gan.toy1d_config import Toy1DConfig
 from advkit.runtime.session import RunConfig
-from advkit.train.base import TrainerConfig
-from advkit.train.classifier import ClassifierConfig
-from advkit.train.denoise import DenoiseConfig
+from advkit.train.classifier_config import ClassifierConfig
+from advkit.train.config import TrainerConfig
+from advkit.train.denoise_config import DenoiseConfig
 from advkit.train.gan_config import GANConfig
 
 COMMAND_CONFIGS: dict[str, type] = {name: command_module(name).CONFIG for name in COMMANDS}

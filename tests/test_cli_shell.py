@@ -98,3 +98,29 @@ def test_data_verify_passes_on_the_vendored_files(cli):
     result = cli("data", "verify")
     assert result.exit_code == 0, result.output
     assert "mnist/t10k-images-idx3-ubyte.gz (ok)" in result.stdout
+
+
+def test_help_of_every_command_never_imports_torch():
+    """`--help` reads a command's config only: torch (seconds to import) is loaded when a command runs."""
+    import subprocess
+    import sys
+
+    script = """
+import sys
+from advkit.cli.main import COMMANDS, cli
+import click
+ctx = click.Context(cli)
+for name in COMMANDS:
+    group = cli.get_command(ctx, name)
+    subs = group.list_commands(ctx) if isinstance(group, click.Group) else [None]
+    for sub in subs:
+        args = [name] + ([sub] if sub else []) + ["--help"]
+        try:
+            cli.main(args=args, standalone_mode=False)
+        except SystemExit:
+            pass
+print("torch" in sys.modules)
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "False", "a command's --help imported torch"

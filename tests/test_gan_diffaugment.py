@@ -8,7 +8,8 @@ import torch
 import torch.nn.functional as F
 
 from advkit.errors import AdvkitError
-from advkit.gan.diffaugment import CUTOUT_RATIO, TRANSLATION_RATIO, cutout, diff_augment, parse_policy, translation
+from advkit.gan.diffaugment import CUTOUT_RATIO, TRANSLATION_RATIO, cutout, diff_augment, translation
+from advkit.gan.options import parse_policy
 from advkit.train.gan_config import GANConfig
 
 

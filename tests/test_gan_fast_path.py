@@ -129,7 +129,7 @@ def test_compile_option_compiles_in_place_and_trains_a_step(tmp_path, inductor):
 def test_cuda_paths_channels_last_and_fused_adam_compute_the_same_on_cpu():
     """What build() switches on for CUDA, run on the CPU: NHWC layout and fused Adam change no values."""
     from advkit.runtime.amp import channels_last
-    from advkit.train.gan_config import optimizer_for
+    from advkit.train.gan import optimizer_for
 
     torch.manual_seed(0)
     G = build_model("dcgan-g", {"base_channels": 8, "image_size": 32})

@@ -5,7 +5,7 @@
     advkit advtrain --arch cnn --alpha 0 --eps 0.3 --fast         # fast adversarial training, overfitting watched
 
     >>> from advkit.commands.advtrain import run
-    >>> from advkit.train.classifier import ClassifierConfig
+    >>> from advkit.train.classifier_config import ClassifierConfig
     >>> run(ClassifierConfig(arch="softmax", steps=200), out="runs/softmax")["after"]["fgsm_error"]
 
 Reports clean, FGSM and PGD error and mean confidence on wrong answers before and after training, and writes
@@ -15,7 +15,7 @@ Reports clean, FGSM and PGD error and mean confidence on wrong answers before an
 from __future__ import annotations
 
 from advkit.runtime.session import Session, session_for
-from advkit.train.classifier import ClassifierConfig
+from advkit.train.classifier_config import ClassifierConfig
 
 RUN_DIR = True
 TRAINER = True

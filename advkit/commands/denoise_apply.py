@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from advkit.commands.denoise_eval import AMP_HELP, MODEL_HELP, SHIPPED
+from advkit.denoise.options import check_noise_std
 from advkit.errors import AdvkitError
 from advkit.runtime.session import RunConfig, Session, session_for
 
@@ -46,13 +47,11 @@ class DenoiseApplyConfig(RunConfig):
             raise AdvkitError(f"--noise-std must be auto or a number on the 0-255 scale; got {self.noise_std!r}") from None
 
     def __post_init__(self) -> None:
-        from advkit.denoise.noise import check_sigma
-
         if not self.images:
             raise AdvkitError("pass at least one image file to denoise")
         for sigma in (self.sigma(), self.add_noise or None):
             if sigma is not None:
-                check_sigma(sigma)
+                check_noise_std(sigma)
         if self.tile < 8:
             raise AdvkitError(f"--tile must be >= 8; got {self.tile}")
 

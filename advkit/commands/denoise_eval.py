@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from advkit.commands.values import parse_eps_list
-from advkit.denoise.noise import MODES, check_sigma
+from advkit.denoise.options import MODES, check_noise_std
 from advkit.errors import AdvkitError
 from advkit.runtime.session import RunConfig, Session, session_for
 
@@ -59,7 +59,7 @@ class DenoiseEvalConfig(RunConfig):
     def __post_init__(self) -> None:
         self.noise_std = str(self.noise_std)
         for sigma in self.sigmas():
-            check_sigma(sigma)
+            check_noise_std(sigma)
         if not self.sets:
             raise AdvkitError("--set DIR is required (a folder of test images; repeat --set for several)")
         if self.limit is not None and self.limit < 1 or self.tile < 8:

@@ -5,7 +5,7 @@
     advkit denoise train --arch original --content-weight 0 --no-d-conditional --no-d-patch --noise-mode compat
 
     >>> from advkit.commands.denoise_train import run
-    >>> from advkit.train.denoise import DenoiseConfig
+    >>> from advkit.train.denoise_config import DenoiseConfig
     >>> run(DenoiseConfig(data="my_photos/", steps=2000), out="runs/denoiser")["val_psnr"]
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 
 from advkit.runtime.session import Session, session_for
-from advkit.train.denoise import DenoiseConfig
+from advkit.train.denoise_config import DenoiseConfig
 
 RUN_DIR = True
 TRAINER = True

@@ -2,13 +2,13 @@
 (a PNG strip and a GIF).
 
     >>> from advkit.commands.gan_toy1d import run
-    >>> from advkit.gan.toy1d import Toy1DConfig
+    >>> from advkit.gan.toy1d_config import Toy1DConfig
     >>> run(Toy1DConfig(steps=500))["final"]["d_gap"]
 """
 
 from __future__ import annotations
 
-from advkit.gan.toy1d import Toy1DConfig
+from advkit.gan.toy1d_config import Toy1DConfig
 from advkit.runtime.session import Session, session_for
 
 RUN_DIR = True

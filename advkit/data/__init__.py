@@ -6,9 +6,25 @@
 
 from __future__ import annotations
 
-from advkit.data.fake import fake_dataset
-from advkit.data.tensors import TensorData
+from typing import TYPE_CHECKING, Any
+
 from advkit.errors import AdvkitError
+
+if TYPE_CHECKING:
+    from advkit.data.tensors import TensorData
+
+
+def __getattr__(name: str) -> Any:
+    # TensorData and fake_dataset import torch: loaded on first use, so `advkit data ...` starts without torch.
+    if name == "TensorData":
+        from advkit.data.tensors import TensorData
+
+        return TensorData
+    if name == "fake_dataset":
+        from advkit.data.fake import fake_dataset
+
+        return fake_dataset
+    raise AttributeError(f"module 'advkit.data' has no attribute {name!r}")
 
 DATASETS = ("mnist", "fashion-mnist", "stl10", "fake")
 
@@ -30,6 +46,8 @@ def load_dataset(name: str, split: str = "train", source: str = "auto", image_si
     elif name == "fake":
         # A small test split drawn apart from the training one (smoke tests only).
         test = split == "test"
+        from advkit.data.fake import fake_dataset
+
         data = fake_dataset(64 if test else 256, (1, 28, 28) if image_size in (None, 28) else (3, image_size, image_size),
                             seed=int(test))
     else:
@@ -37,7 +55,7 @@ def load_dataset(name: str, split: str = "train", source: str = "auto", image_si
     if image_size is not None and data.images.shape[-1] != image_size:
         from advkit.data.tensors import resize_images
 
-        data = TensorData(resize_images(data.images, image_size),
+        data = type(data)(resize_images(data.images, image_size),
                           data.labels, data.name, data.source + f", resized to {image_size}px", data.num_classes)
     return data
 

@@ -35,7 +35,7 @@ from torch import nn
 from advkit.errors import AdvkitError
 from advkit.models.registry import register_model
 
-NORMS = ("none", "batch", "group")
+from advkit.denoise.options import NORMS  # noqa: E402 (the names configs choose from)
 
 
 def _norm(kind: str, channels: int) -> nn.Module:
@@ -201,7 +201,7 @@ class UNetDenoiser(_FullyConvolutional):
         return x[:, :self.config.channels] - out if self.config.residual else out
 
 
-ARCHS = {"unet": "denoise-unet", "original": "denoise-original", "original-bn": "denoise-original-bn"}
+from advkit.denoise.options import ARCHS  # noqa: E402,F401 (its old home)
 
 
 def receptive_field(model: nn.Module, size: int = 257) -> int:

@@ -33,16 +33,16 @@ import torch
 
 from advkit.errors import AdvkitError
 
-MODES = ("iid", "compat")
+from advkit.denoise.options import MODES, check_noise_std  # noqa: E402 (MODES: the names configs choose from)
 
 
 def check_sigma(sigma: float | torch.Tensor) -> None:
+    """A noise level: a number, or a [B] tensor of per-image numbers, in [0, 255]."""
     if isinstance(sigma, torch.Tensor):
         if sigma.dim() > 1 or sigma.isnan().any() or (sigma < 0).any() or (sigma > 255).any():
             raise AdvkitError("per-image noise stds must be a [B] tensor of values in [0, 255] (0-255 pixel scale)")
         return
-    if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or sigma != sigma or not 0 <= sigma <= 255:
-        raise AdvkitError(f"--noise-std must be in [0, 255] (std on the 0-255 pixel scale, e.g. 50); got {sigma}")
+    check_noise_std(sigma)
 
 
 def _per_image(value: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:

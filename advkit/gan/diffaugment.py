@@ -25,21 +25,9 @@ from __future__ import annotations
 
 import torch
 
-from advkit.errors import AdvkitError
 
-POLICIES = ("color", "translation", "cutout")
 TRANSLATION_RATIO = 0.125  # the paper's defaults
 CUTOUT_RATIO = 0.5
-
-
-def parse_policy(text: str) -> tuple[str, ...]:
-    """``"translation,cutout"`` -> ``("translation", "cutout")``; ``""`` -> ``()`` (off)."""
-    names = tuple(name.strip() for name in text.split(",") if name.strip())
-    unknown = [name for name in names if name not in POLICIES]
-    if unknown:
-        raise AdvkitError(f"--diffaugment: unknown polic{'ies' if len(unknown) > 1 else 'y'} {', '.join(unknown)}; "
-                          f"use a comma list of {', '.join(POLICIES)} (e.g. translation,cutout), or '' for none")
-    return names
 
 
 def _uniform(shape: tuple[int, ...], generator: torch.Generator, like: torch.Tensor) -> torch.Tensor:

@@ -28,8 +28,7 @@ from torch import nn
 from advkit.errors import AdvkitError
 from advkit.runtime.device import to_device
 
-LOSSES = ("minimax", "ns", "wgan", "wgan-gp", "hinge")
-WASSERSTEIN = ("wgan", "wgan-gp")  # critics: raw scores, not probabilities
+from advkit.gan.options import LOSSES, WASSERSTEIN  # noqa: E402,F401 (the names configs choose from)
 
 
 def _check(loss: str) -> None:

@@ -1,5 +1,3 @@
-"""Model registry: every model is built from a registered name and a dataclass config."""
-
-from advkit.models.registry import build_model, register_model
-
-__all__ = ["build_model", "register_model"]
+"""Models: the registry (``advkit.models.registry``: every model built from a registered name and a dataclass
+config), the classifiers, batch-norm folding, and ``names`` (the architecture names a config may choose, readable
+without torch)."""

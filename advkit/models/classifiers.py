@@ -24,7 +24,7 @@ from torch import nn
 from advkit.errors import AdvkitError
 from advkit.models.registry import register_model
 
-ARCHS = ("softmax", "mlp", "maxout", "cnn", "madry")
+from advkit.models.names import CLASSIFIER_ARCHS as ARCHS  # noqa: E402
 
 
 def _check(name: str, value: int) -> None:

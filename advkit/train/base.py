@@ -25,7 +25,6 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 import math
 import signal
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,30 +36,8 @@ from advkit.runtime import distributed
 from advkit.runtime.checkpoint import (checkpoint_path, load_checkpoint, prune_checkpoints,
                                        resolve_checkpoint, save_checkpoint)
 from advkit.runtime.seeding import rng_state, set_rng_state
-from advkit.runtime.session import RunConfig, config_dict
-
-# Options that only say how long to run and how often to report: a resumed run may change them (e.g. train on to
-# more --steps); any other difference from the stored config is refused.
-RUN_LENGTH_OPTIONS = ("steps", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints", "eval_samples",
-                      "device", "deterministic", "compile")
-
-
-@dataclass
-class TrainerConfig(RunConfig):
-    """Options every trainer shares (the shared part of the defaults table)."""
-    steps: int = field(default=1000, metadata={"help": "Optimizer steps (generator steps for GANs)."})
-    batch_size: int = field(default=128, metadata={"help": "Batch size."})
-    log_every: int = field(default=50, metadata={"help": "Log metrics every N steps."})
-    sample_every: int = field(default=1000, metadata={"help": "Write a sample grid / evaluate every N steps."})
-    checkpoint_every: int = field(default=1000, metadata={"help": "Write a checkpoint every N steps."})
-    keep_checkpoints: int = field(default=3, metadata={"help": "Keep the newest N step checkpoints."})
-
-    def __post_init__(self) -> None:
-        for name in ("steps", "batch_size", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value <= 0:
-                raise AdvkitError(f"--{name.replace('_', '-')} must be a positive integer; got {value}")
-
+from advkit.runtime.session import config_dict
+from advkit.train.config import RUN_LENGTH_OPTIONS, TrainerConfig  # noqa: F401 (TrainerConfig: its old home)
 
 class Trainer(ABC):
     """Subclasses implement :meth:`build` and :meth:`train_step`; optionally :meth:`sample`, :meth:`evaluate`,

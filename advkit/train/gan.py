@@ -32,7 +32,8 @@ import math
 import torch
 
 from advkit.gan.data import TOY_DATASETS, training_data
-from advkit.gan.diffaugment import diff_augment, parse_policy
+from advkit.gan.diffaugment import diff_augment
+from advkit.gan.options import parse_policy
 from advkit.gan.ema import ema_decay, ema_pairs, ema_update, recalibrate_batch_norm
 from advkit.gan.evaluation import TrainingEvaluation
 from advkit.gan.losses import WASSERSTEIN, clip_weights, d_loss, d_probability, g_loss, gradient_penalty
@@ -43,7 +44,17 @@ from advkit.runtime.amp import channels_last, training_bf16
 from advkit.runtime.device import to_device
 from advkit.runtime.modules import eval_mode
 from advkit.train.base import Trainer
-from advkit.train.gan_config import GANConfig, learning_rate, optimizer_for
+from advkit.train.gan_config import GANConfig, learning_rate
+
+def optimizer_for(config: GANConfig, params, fused: bool = False, lr: float | None = None) -> torch.optim.Optimizer:
+    """``fused=True`` (CUDA): the whole Adam update in one kernel instead of several multi-tensor ones."""
+    if config.loss == "wgan":
+        # Arjovsky et al.: momentum-based optimizers destabilize the clipped critic; they use RMSProp.
+        return torch.optim.RMSprop(params, lr=lr or config.lr)
+    # fused=None keeps torch's default (foreach), so CPU runs and their checkpoints are unchanged.
+    return torch.optim.Adam(params, lr=lr or config.lr, betas=(config.beta1, config.beta2), fused=fused or None)
+
+
 
 class GANTrainer(Trainer):
     config: GANConfig

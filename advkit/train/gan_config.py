@@ -13,12 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import torch
-
 from advkit.errors import AdvkitError
-from advkit.gan.diffaugment import parse_policy
-from advkit.gan.losses import LOSSES, WASSERSTEIN
-from advkit.train.base import TrainerConfig
+from advkit.gan.options import LOSSES, WASSERSTEIN, parse_policy
+from advkit.train.config import TrainerConfig
 
 ARCHS = ("mlp", "dcgan")
 IMAGE_DATASETS = ("mnist", "fashion-mnist", "stl10", "stacked-mnist", "fake")
@@ -123,15 +120,6 @@ class GANConfig(TrainerConfig):
             self.beta1 = 0.9 if self.arch == "mlp" and self.loss != "wgan-gp" else 0.5
         if self.beta2 is None:
             self.beta2 = 0.9 if self.loss == "wgan-gp" else 0.999
-
-
-def optimizer_for(config: GANConfig, params, fused: bool = False, lr: float | None = None) -> torch.optim.Optimizer:
-    """``fused=True`` (CUDA): the whole Adam update in one kernel instead of several multi-tensor ones."""
-    if config.loss == "wgan":
-        # Arjovsky et al.: momentum-based optimizers destabilize the clipped critic; they use RMSProp.
-        return torch.optim.RMSprop(params, lr=lr or config.lr)
-    # fused=None keeps torch's default (foreach), so CPU runs and their checkpoints are unchanged.
-    return torch.optim.Adam(params, lr=lr or config.lr, betas=(config.beta1, config.beta2), fused=fused or None)
 
 
 def learning_rate(base: float, step: int, config: GANConfig) -> float:

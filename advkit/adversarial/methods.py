@@ -1,0 +1,4 @@
+"""The adversarial-training methods a config may name (``advtrain --method``), readable without torch (fast
+``--help``); :mod:`advkit.adversarial.objective` implements them."""
+
+METHODS = ("fgsm", "fgsm-rs", "pgd", "trades")
