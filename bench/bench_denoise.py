@@ -27,7 +27,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import Bench, interleaved, peak_rss_mb  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-SET = REPO.parent / "shared" / "data" / "denoise" / "CBSD68"
+def _cbsd68():
+    """CBSD68 from the data root (`advkit data fetch CBSD68`, or ADVKIT_DATA pointing at a copy)."""
+    from advkit.data.paths import data_root
+
+    return data_root() / "denoise" / "CBSD68"
+
+
+SET = _cbsd68()
 
 
 def big_child(width: int, height: int, tile: int) -> None:
@@ -81,7 +88,7 @@ def main() -> None:
         big_child(*args.child_big)
         return
     if not SET.is_dir():
-        sys.exit(f"{SET} is absent: this benchmark needs ../shared/data/denoise/CBSD68")
+        sys.exit(f"{SET} is absent: run `advkit data fetch CBSD68`, or set ADVKIT_DATA to a folder holding denoise/CBSD68")
 
     from advkit.denoise.inference import SHIPPED_MODELS, load_denoiser
     from advkit.denoise.tiling import exact_margin

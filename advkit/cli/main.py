@@ -17,10 +17,11 @@ from advkit.cli.common import AdvkitGroup
 COMMANDS = {
     "fgsm": ("advkit.cli.fgsm", "FGSM adversarial examples: the panda figure, or error vs eps on a dataset."),
     "linear": ("advkit.cli.linear", "The linearity demo: logistic regression, and breaking a linear MNIST classifier."),
-    "advtrain": ("advkit.cli.advtrain", "Adversarial training (Goodfellow et al. 2015) and fast FGSM-RS training."),
+    "advtrain": ("advkit.cli.advtrain", "Adversarial training: the paper's objective, FGSM-RS, PGD-AT, TRADES."),
     "gan": ("advkit.cli.gan", "Train GANs (GAN, DCGAN, WGAN, WGAN-GP, SN, CGAN), sample, interpolate, toy1d."),
     "denoise": ("advkit.cli.denoise", "Denoising GAN: train, evaluate against classical denoisers, apply, export."),
-    "eval": ("advkit.cli.eval", "Evaluate trained models (GAN: FID, IS, mode coverage; the domain classifier)."),
+    "eval": ("advkit.cli.eval", "Evaluate: GANs (FID, KID, precision/recall, IS, modes), robustness to attacks, "
+                                "defences."),
     "recipe": ("advkit.cli.recipe", "Reproduce published results: list and run recipes, write reports."),
     "data": ("advkit.cli.data", "List, verify and fetch datasets."),
 }

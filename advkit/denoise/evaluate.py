@@ -14,9 +14,9 @@ averages the 8 flips/rotations (:mod:`advkit.denoise.ensemble`). :func:`evaluate
 with and without clipping of the noisy input to [0, 1] (what an 8-bit file holds).
 
     >>> methods = {"advkit": model_method(G), **available_baselines()}
-    >>> results = evaluate_folder("../shared/data/denoise/CBSD68", methods, sigma=50)
+    >>> results = evaluate_folder(denoise_set("CBSD68"), methods, sigma=50)
     >>> results["mean"]["advkit"]["psnr"]
-    >>> grid = evaluate_grid("../shared/data/denoise/Kodak24", methods, sigmas=(15, 25, 50), clips=(False, True))
+    >>> grid = evaluate_grid(denoise_set("Kodak24"), methods, sigmas=(15, 25, 50), clips=(False, True))
 """
 
 from __future__ import annotations
