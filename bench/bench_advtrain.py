@@ -30,7 +30,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from advkit.runtime.session import open_session
-    from advkit.train.classifier import ClassifierConfig, ClassifierTrainer
+    from advkit.train.classifier import ClassifierTrainer
+    from advkit.train.classifier_config import ClassifierConfig
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-advtrain-"))
     trainers = {}

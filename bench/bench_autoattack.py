@@ -80,7 +80,7 @@ def main() -> None:
         theirs = 100 * accuracy(x_ref)
         note = f"torchattacks APGD, APGD-T, FAB-T steps {'100' if budget == 'paper' else '10'}"
         bench.row(f"robust accuracy advkit ({'+'.join(report['attacks_run'])})", ours, unit=" %", note=after)
-        bench.row(f"robust accuracy torchattacks (apgd-ce+apgd-t+fab-t+square)", theirs, unit=" %", note=note)
+        bench.row("robust accuracy torchattacks (apgd-ce+apgd-t+fab-t+square)", theirs, unit=" %", note=note)
         bench.row("robust accuracy advkit - torchattacks", ours - theirs, unit=" pt", target="<= +0.5 (never weaker)",
                   note=note)
         bench.row("time advkit / torchattacks", t_ours / t_ref, target="<= 1.0",

@@ -12,7 +12,8 @@ from advkit.adversarial.objective import OverfitMonitor, adversarial_objective, 
 from advkit.attacks import FGSM, predict
 from advkit.runtime.session import open_session
 from advkit.errors import AdvkitError
-from advkit.train.classifier import ClassifierConfig, ClassifierTrainer
+from advkit.train.classifier import ClassifierTrainer
+from advkit.train.classifier_config import ClassifierConfig
 
 SMALL = dict(train_size=400, arch="maxout", units=64, pieces=2, steps=120, batch_size=50, sample_every=120, checkpoint_every=120,
              eval_size=200, log_every=40)

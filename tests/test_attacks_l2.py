@@ -67,7 +67,7 @@ def test_deepfool_lands_on_the_boundary_of_a_linear_model(digits):
     # |f'| is a sizeable share of the smallest logit margins, ~2e-3 here).
     assert (predict(net, x + 0.95 * r_total)[0] == y).all()
     # ... and its length is the distance to the nearest class boundary, (|f_k - f_y| + 1e-4) / ||w_k - w_y||.
-    w, b = net.linear.weight.detach(), net.linear.bias.detach()
+    w = net.linear.weight.detach()
     with torch.no_grad():
         f = net(x) - net(x).gather(1, y[:, None])
     gaps = (w[None] - w[y][:, None]).norm(dim=2)

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from advkit.defenses import (BPDA, EOT, JPEG, BitDepth, Defended, DefenseGAN, Denoiser, Identity, MedianFilter,
+from advkit.defenses import (BPDA, EOT, JPEG, BitDepth, Defended, DefenseGAN, Identity, MedianFilter,
                              TVMinimisation, load_purifier)
 from advkit.errors import AdvkitError
 

@@ -24,7 +24,8 @@ from advkit.runtime.session import open_session
 from advkit.errors import NonFiniteLoss
 from advkit.models.registry import register_model
 from advkit.runtime import distributed
-from advkit.train.base import Trainer, TrainerConfig
+from advkit.train.base import Trainer
+from advkit.train.config import TrainerConfig
 from conftest import TinyNet, TinyNetConfig
 
 WORLD = 2

@@ -12,7 +12,8 @@ from advkit.attacks import PGD, predict
 from advkit.runtime.session import open_session
 from advkit.errors import AdvkitError
 from advkit.models.classifiers import build_classifier
-from advkit.train.classifier import ClassifierConfig, ClassifierTrainer
+from advkit.train.classifier import ClassifierTrainer
+from advkit.train.classifier_config import ClassifierConfig
 
 SMALL = dict(train_size=400, arch="mlp", units=64, steps=100, batch_size=50, sample_every=100, checkpoint_every=100,
              eval_size=100, log_every=50, report_size=100)

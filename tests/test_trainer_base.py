@@ -13,7 +13,8 @@ from advkit.runtime.session import RunConfig, open_session
 from advkit.errors import AdvkitError, NonFiniteLoss
 from advkit.runtime.checkpoint import latest_checkpoint, load_checkpoint
 from advkit.runtime.rundir import RunDir
-from advkit.train.base import Trainer, TrainerConfig
+from advkit.train.base import Trainer
+from advkit.train.config import TrainerConfig
 from conftest import TinyNet, TinyNetConfig
 
 

@@ -135,46 +135,45 @@ def fgsm_directions(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_si
     return torch.cat(out)
 
 
-def _flipped(model: nn.Module, x: torch.Tensor, pred: torch.Tensor, direction: torch.Tensor,
-             eps: float | torch.Tensor, clip: bool) -> torch.Tensor:
-    eps = eps.view(-1, *[1] * (x.dim() - 1)) if isinstance(eps, torch.Tensor) else eps
-    x_adv = direction * eps + x
-    return predict(model, x_adv.clamp(0, 1) if clip else x_adv)[0] != pred
+class FlipCurve:
+    """How often untargeted FGSM (against the model's own prediction) changes the predictions on ``x``, at any eps:
+    one backward pass for the directions, then a forward pass per eps asked."""
 
+    def __init__(self, model: nn.Module, x: torch.Tensor, clip: bool = True):
+        self.model, self.x, self.clip = model, x, clip
+        self.pred, _ = predict(model, x)
+        self.direction = fgsm_directions(model, x, self.pred)
 
-def flip_rate(model: nn.Module, x: torch.Tensor, eps: float, clip: bool = True, batch_size: int = 500) -> float:
-    """Fraction of predictions that untargeted FGSM (against the model's own prediction) changes."""
-    pred, _ = predict(model, x)
-    return _flipped(model, x, pred, fgsm_directions(model, x, pred, batch_size), eps, clip).float().mean().item()
+    def flipped(self, eps: float | torch.Tensor) -> torch.Tensor:
+        """Per image, whether FGSM at ``eps`` (a number, or one per image) changes its prediction."""
+        eps = eps.view(-1, *[1] * (self.x.dim() - 1)) if isinstance(eps, torch.Tensor) else eps
+        x_adv = self.direction * eps + self.x
+        return predict(self.model, x_adv.clamp(0, 1) if self.clip else x_adv)[0] != self.pred
 
+    def rate(self, eps: float) -> float:
+        return self.flipped(eps).float().mean().item()
 
-def eps_to_flip_half(model: nn.Module, x: torch.Tensor, clip: bool = True, iterations: int = 8) -> float | None:
-    """The smallest eps (to 1/2**iterations of the range) at which FGSM flips half the predictions; None if even
-    eps = 1 does not."""
-    pred, _ = predict(model, x)
-    direction = fgsm_directions(model, x, pred)
-    if _flipped(model, x, pred, direction, 1.0, clip).float().mean().item() < 0.5:
-        return None
-    low, high = 0.0, 1.0
-    for _ in range(iterations):
-        mid = (low + high) / 2
-        rate = _flipped(model, x, pred, direction, mid, clip).float().mean().item()
-        low, high = (low, mid) if rate >= 0.5 else (mid, high)
-    return high
+    def eps_to_flip_half(self, iterations: int = 8) -> float | None:
+        """The smallest eps (to 1/2**iterations of the range) at which FGSM flips half the predictions; None if
+        even eps = 1 does not."""
+        if self.rate(1.0) < 0.5:
+            return None
+        low, high = 0.0, 1.0
+        for _ in range(iterations):
+            mid = (low + high) / 2
+            low, high = (low, mid) if self.rate(mid) >= 0.5 else (mid, high)
+        return high
 
-
-def eps_to_flip_each(model: nn.Module, x: torch.Tensor, clip: bool = True, iterations: int = 8) -> list[float | None]:
-    """Per image, the smallest eps (to 1/2**iterations) at which FGSM changes its prediction; None if eps = 1 does
-    not. One backward pass, then a bisection of forward passes for all images at once."""
-    pred, _ = predict(model, x)
-    direction = fgsm_directions(model, x, pred)
-    ever = _flipped(model, x, pred, direction, 1.0, clip)
-    low, high = torch.zeros(x.shape[0], device=x.device), torch.ones(x.shape[0], device=x.device)
-    for _ in range(iterations):
-        mid = (low + high) / 2
-        flips = _flipped(model, x, pred, direction, mid, clip)
-        high, low = torch.where(flips, mid, high), torch.where(flips, low, mid)
-    return [float(h) if e else None for h, e in zip(high.tolist(), ever.tolist())]
+    def eps_to_flip_each(self, iterations: int = 8) -> list[float | None]:
+        """Per image, the smallest eps (to 1/2**iterations) at which FGSM changes its prediction; None if eps = 1
+        does not. A bisection for all images at once."""
+        ever = self.flipped(1.0)
+        low, high = torch.zeros(self.x.shape[0], device=self.x.device), torch.ones(self.x.shape[0], device=self.x.device)
+        for _ in range(iterations):
+            mid = (low + high) / 2
+            flips = self.flipped(mid)
+            high, low = torch.where(flips, mid, high), torch.where(flips, low, mid)
+        return [float(h) if e else None for h, e in zip(high.tolist(), ever.tolist())]
 
 
 def _name(victim: Victim, k: int) -> str:
@@ -211,7 +210,7 @@ def image_mode(victim: Victim, config: Any, session: Any) -> dict:
             for p, k, a, b, c, d in zip(paths, known, pred, conf, adv_pred, adv_conf)]
     # The smallest eps at which FGSM flips each image (so the figure shows a flip, whatever --eps was).
     x_flip = x.clone()
-    for i, (row, e) in enumerate(zip(rows, eps_to_flip_each(victim.model, x, config.clip))):
+    for i, (row, e) in enumerate(zip(rows, FlipCurve(victim.model, x, config.clip).eps_to_flip_each())):
         row["eps_to_flip"] = e
         if e is not None:
             x_flip[i:i + 1] = FGSM(victim.model, e, clip=config.clip)(x[i:i + 1], pred[i:i + 1])
@@ -231,8 +230,8 @@ def image_mode(victim: Victim, config: Any, session: Any) -> dict:
         pool, pool_name = test.images.to(device), f"first {min(config.n, 1000)} images of the {test.source}"
     else:
         pool, pool_name = x, f"the {len(paths)} given image(s)"
-    rate = flip_rate(victim.model, pool, eps, config.clip)
-    half = eps_to_flip_half(victim.model, pool, config.clip)
+    curve = FlipCurve(victim.model, pool, config.clip)  # one gradient for both measurements
+    rate, half = curve.rate(eps), curve.eps_to_flip_half()
     dims = int(x[0].numel())
     results.update({"flip_rate": rate, "flip_rate_measured_on": pool_name, "eps_flipping_half": half,
                     "input_dimensions": dims})

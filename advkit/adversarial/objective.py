@@ -38,8 +38,6 @@ from torch import nn
 from advkit.attacks import FGSM, PGD, eval_mode
 from advkit.errors import AdvkitError
 
-from advkit.adversarial.methods import METHODS  # noqa: E402,F401 (the names configs choose from)
-
 
 def fgsm_rs_example(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, step_ratio: float = 1.25,
                     generator: torch.Generator | None = None) -> torch.Tensor:

@@ -89,7 +89,7 @@ def run(config: DenoiseEvalConfig, session: Session | None = None, **session_opt
                 session.warn(warning)
         methods = {"advkit": model_method(G, config.tile, amp=config.amp, self_ensemble=config.self_ensemble,
                                           sigma_source=config.sigma_source)}
-        channels = G.config.channels if hasattr(G.config, "channels") else 3
+        channels = getattr(G.config, "channels", 3)
         dtype = amp_dtype(session.device, config.amp, cpu=True)
         precision = f"{str(dtype).removeprefix('torch.')} autocast" if dtype else "float32"
         here = available_baselines()

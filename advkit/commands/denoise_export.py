@@ -36,18 +36,13 @@ CONFIG = ExportConfig
 
 
 def run(config: ExportConfig, session: Session | None = None, **session_options) -> dict:
-    import torch
-
-    from advkit.denoise.inference import load_denoiser
-    from advkit.runtime.checkpoint import save_checkpoint
+    from advkit.denoise.export import export_generator
+    from advkit.runtime.checkpoint import load_checkpoint
     from advkit.runtime.rundir import ensure_writable
 
     with session_for("denoise-export", config, session, run_dir=False, **session_options) as session:
-        G, path, payload = load_denoiser(config.ckpt, torch.device("cpu"), fold=False)
+        written = export_generator(config.ckpt, ensure_writable(config.out, "--out") / config.name, config.half)
+        payload = load_checkpoint(written)  # what the file holds (it is small: G alone)
         spec = payload["models"]["G"]
-        written = save_checkpoint(ensure_writable(config.out, "--out") / config.name, step=payload["step"],
-                                  config=payload["config"],
-                                  models={"G": (spec["name"], spec["args"], G.half() if config.half else G)},
-                                  extra={"exported_from": str(path), "dtype": "float16" if config.half else "float32"})
         session.echo(f"{written}: {written.stat().st_size / 1e6:.1f} MB ({spec['name']}, step {payload['step']})")
         return {"path": str(written), "bytes": written.stat().st_size, "model": spec["name"], "step": payload["step"]}

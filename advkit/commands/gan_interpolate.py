@@ -38,12 +38,10 @@ def run(config: InterpolateConfig, session: Session | None = None, **session_opt
 
     from advkit.runtime.grids import save_grid
     from advkit.gan.latent import interpolate
-    from advkit.gan.sampling import cycled_labels, generates_images, load_generator
+    from advkit.gan.sampling import cycled_labels, load_generator
 
     with session_for("gan-interpolate", config, session, **session_options) as session:
-        G, payload = load_generator(config.ckpt, session.device)
-        if not generates_images(G):
-            raise AdvkitError("this checkpoint generates vectors (toy data), not images: see its run's images/")
+        G, payload = load_generator(config.ckpt, session.device, images=True)
         rows, n_steps = config.rows, config.steps
         g = torch.Generator().manual_seed(config.seed)
         start, end = G.noise(rows, g), G.noise(rows, g)

@@ -38,12 +38,10 @@ def run(config: SampleConfig, session: Session | None = None, **session_options)
     import torch
 
     from advkit.runtime.grids import save_grid
-    from advkit.gan.sampling import cycled_labels, generate, generates_images, load_generator
+    from advkit.gan.sampling import cycled_labels, generate, load_generator
 
     with session_for("gan-sample", config, session, **session_options) as session:
-        G, payload = load_generator(config.ckpt, session.device)
-        if not generates_images(G):
-            raise AdvkitError("this checkpoint generates vectors (toy data), not images: see its run's images/")
+        G, payload = load_generator(config.ckpt, session.device, images=True)
         images = generate(G, config.n, torch.Generator().manual_seed(config.seed),
                           cycled_labels(G, config.n, config.label), truncation=config.truncation)
         path = session.run.images / "samples.png"

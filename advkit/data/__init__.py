@@ -52,12 +52,9 @@ def load_dataset(name: str, split: str = "train", source: str = "auto", image_si
                             seed=int(test))
     else:
         raise AdvkitError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)} (or an image folder path where accepted)")
-    if image_size is not None and data.images.shape[-1] != image_size:
-        from advkit.data.tensors import resize_images
+    from advkit.data.tensors import resized
 
-        data = type(data)(resize_images(data.images, image_size),
-                          data.labels, data.name, data.source + f", resized to {image_size}px", data.num_classes)
-    return data
+    return resized(data, image_size)
 
 
 __all__ = ["DATASETS", "TensorData", "fake_dataset", "load_dataset"]

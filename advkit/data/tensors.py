@@ -25,6 +25,14 @@ def resize_images(images: torch.Tensor, size: int) -> torch.Tensor:
     return resize(images, [size, size], antialias=True).clamp_(0, 1)
 
 
+def resized(data: "TensorData", size: int | None) -> "TensorData":
+    """``data`` at ``size`` px (unchanged when None or already that size), its source saying so."""
+    if size is None or data.images.shape[-1] == size:
+        return data
+    return TensorData(resize_images(data.images, size), data.labels, data.name,
+                      f"{data.source}, resized to {size}px", data.num_classes)
+
+
 @dataclass
 class TensorData:
     images: torch.Tensor  # float32 [N, C, H, W] in [0, 1]

@@ -32,10 +32,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from advkit.denoise.options import NORMS
 from advkit.errors import AdvkitError
 from advkit.models.registry import register_model
-
-from advkit.denoise.options import NORMS  # noqa: E402 (the names configs choose from)
 
 
 def _norm(kind: str, channels: int) -> nn.Module:
@@ -200,8 +199,6 @@ class UNetDenoiser(_FullyConvolutional):
         # x may carry extra map channels after the image: the residual is subtracted from the image alone.
         return x[:, :self.config.channels] - out if self.config.residual else out
 
-
-from advkit.denoise.options import ARCHS  # noqa: E402,F401 (its old home)
 
 
 def receptive_field(model: nn.Module, size: int = 257) -> int:

@@ -31,9 +31,8 @@ from __future__ import annotations
 
 import torch
 
+from advkit.denoise.options import MODES, check_noise_std
 from advkit.errors import AdvkitError
-
-from advkit.denoise.options import MODES, check_noise_std  # noqa: E402 (MODES: the names configs choose from)
 
 
 def check_sigma(sigma: float | torch.Tensor) -> None:

@@ -28,7 +28,7 @@ def real_images(dataset: str, split: str, data_source: str, image_size: int | No
     split minus the part the domain classifier learned from, :mod:`advkit.data.splits`)."""
     from advkit.data import load_dataset
     from advkit.data.splits import gan_training_split, take
-    from advkit.data.tensors import TensorData, resize_images
+    from advkit.data.tensors import resized
 
     base = "mnist" if dataset == "stacked-mnist" else dataset
     data = load_dataset(base, split, data_source)
@@ -39,10 +39,7 @@ def real_images(dataset: str, split: str, data_source: str, image_size: int | No
 
         n, seed = stacked
         return stacked_mnist(data, n=n, seed=seed, image_size=image_size)
-    if image_size is not None and data.images.shape[-1] != image_size:
-        data = TensorData(resize_images(data.images, image_size), data.labels, data.name,
-                          f"{data.source}, resized to {image_size}px", data.num_classes)
-    return data
+    return resized(data, image_size)
 
 
 def training_data(config, device: torch.device):

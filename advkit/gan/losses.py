@@ -26,9 +26,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from advkit.errors import AdvkitError
+from advkit.gan.options import LOSSES, WASSERSTEIN
 from advkit.runtime.device import to_device
-
-from advkit.gan.options import LOSSES, WASSERSTEIN  # noqa: E402,F401 (the names configs choose from)
 
 
 def _check(loss: str) -> None:

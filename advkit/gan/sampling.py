@@ -13,9 +13,10 @@ from advkit.errors import AdvkitError
 from advkit.runtime.modules import eval_mode, model_device
 
 
-def load_generator(ckpt, device: torch.device) -> tuple[nn.Module, dict]:
+def load_generator(ckpt, device: torch.device, images: bool = False) -> tuple[nn.Module, dict]:
     """The sampling generator of a `gan train` checkpoint (its EMA copy when it has one, batch-norm statistics
-    re-estimated for the averaged weights) and the checkpoint payload."""
+    re-estimated for the averaged weights) and the checkpoint payload. ``images``: refuse a toy-data generator
+    (for grids)."""
     from advkit.gan.ema import recalibrate_batch_norm
     from advkit.runtime.checkpoint import load_checkpoint, rebuild_models
 
@@ -27,6 +28,8 @@ def load_generator(ckpt, device: torch.device) -> tuple[nn.Module, dict]:
     if not hasattr(G, "images"):  # e.g. a denoising GAN's G: same role name, not a sampler of z
         raise AdvkitError(f"{ckpt} holds a {payload['models'][role]['name']} model, not a GAN generator: "
                           "pass a `gan train` checkpoint")
+    if images and not generates_images(G):
+        raise AdvkitError("this checkpoint generates vectors (toy data), not images: see its run's images/")
     if role == "G_ema":
         recalibrate_batch_norm(G)  # same statistics the trainer sampled with (a no-op without batch norm)
     return G, payload
@@ -63,6 +66,6 @@ def generate(G: nn.Module, n: int, generator: torch.Generator, labels: torch.Ten
             m = min(chunk, n - start)
             y = labels[start:start + m] if labels is not None else (
                 torch.randint(k, (m,), generator=generator).to(device) if k else None)
-            z = G.noise(m, generator) if truncation is None else G.noise(m, generator, truncation)
+            z = G.noise(m, generator, truncation)
             out.append((G.images(z, y) if generates_images(G) else G(z, y).float()).cpu())
     return torch.cat(out)

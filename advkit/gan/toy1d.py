@@ -21,7 +21,7 @@ from torch import nn
 
 from advkit.data.toy import Gaussian1D
 from advkit.gan.losses import d_loss, g_loss
-from advkit.gan.toy1d_config import Toy1DConfig  # noqa: F401 (its old home)
+from advkit.gan.toy1d_config import Toy1DConfig
 
 
 def _mlp(hidden: int) -> nn.Module:

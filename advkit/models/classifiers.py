@@ -22,9 +22,8 @@ import torch
 from torch import nn
 
 from advkit.errors import AdvkitError
+from advkit.models.names import CLASSIFIER_ARCHS as ARCHS
 from advkit.models.registry import register_model
-
-from advkit.models.names import CLASSIFIER_ARCHS as ARCHS  # noqa: E402
 
 
 def _check(name: str, value: int) -> None:

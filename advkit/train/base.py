@@ -37,7 +37,7 @@ from advkit.runtime.checkpoint import (checkpoint_path, load_checkpoint, prune_c
                                        resolve_checkpoint, save_checkpoint)
 from advkit.runtime.seeding import rng_state, set_rng_state
 from advkit.runtime.session import config_dict
-from advkit.train.config import RUN_LENGTH_OPTIONS, TrainerConfig  # noqa: F401 (TrainerConfig: its old home)
+from advkit.train.config import RUN_LENGTH_OPTIONS
 
 class Trainer(ABC):
     """Subclasses implement :meth:`build` and :meth:`train_step`; optionally :meth:`sample`, :meth:`evaluate`,

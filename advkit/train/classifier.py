@@ -33,7 +33,6 @@ import torch.nn.functional as F
 
 from advkit.adversarial.objective import OverfitMonitor, adversarial_objective, trades_objective
 from advkit.train.base import Trainer
-from advkit.train.classifier_config import ClassifierConfig  # noqa: F401 (its old home)
 
 
 class ClassifierTrainer(Trainer):

@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from advkit.data.folders import ImageCrops
 from advkit.data.paths import image_folder
 from advkit.data.images import list_images, load_image, load_image_uint8
-from advkit.denoise.generator import ARCHS
+from advkit.denoise.options import ARCHS
 from advkit.denoise.noise import add_noise, image_seed
 from advkit.errors import AdvkitError
 from advkit.gan.losses import d_loss, g_loss
@@ -44,7 +44,7 @@ from advkit.models.registry import build_model
 from advkit.runtime.amp import autocast, channels_last, training_bf16
 from advkit.runtime.modules import eval_mode
 from advkit.train.base import Trainer
-from advkit.train.denoise_config import DenoiseConfig  # noqa: F401 (its old home)
+from advkit.train.denoise_config import DenoiseConfig
 
 
 VAL_SIGMAS = (15.0, 25.0, 50.0)  # --blind: validation PSNR is the mean over these noise levels

@@ -33,11 +33,11 @@ import torch
 
 from advkit.gan.data import TOY_DATASETS, training_data
 from advkit.gan.diffaugment import diff_augment
-from advkit.gan.options import parse_policy
 from advkit.gan.ema import ema_decay, ema_pairs, ema_update, recalibrate_batch_norm
 from advkit.gan.evaluation import TrainingEvaluation
-from advkit.gan.losses import WASSERSTEIN, clip_weights, d_loss, d_probability, g_loss, gradient_penalty
+from advkit.gan.losses import clip_weights, d_loss, d_probability, g_loss, gradient_penalty
 from advkit.gan.models import has_batch_norm
+from advkit.gan.options import WASSERSTEIN, parse_policy
 from advkit.gan.sampling import generate
 from advkit.models.registry import build_model
 from advkit.runtime.amp import channels_last, training_bf16
