@@ -21,8 +21,10 @@ Two readers:
 from __future__ import annotations
 
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import torch
@@ -37,24 +39,10 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 def load_image(path: str | Path, mode: str = "RGB", max_pixels: int = MAX_PIXELS) -> torch.Tensor:
     """Load an 8- or 16-bit image as float [C, H, W] in [0, 1]; ``mode`` is "RGB" or "L"."""
     path = Path(path)
-    if not path.exists():
-        raise AdvkitError(f"image {path} does not exist; check the path")
-    if path.is_dir():
-        raise AdvkitError(f"{path} is a directory; pass image files (PNG/JPEG), e.g. {path}/*.png")
-    try:
-        with Image.open(path) as img:
-            width, height = img.size
-            if width * height > max_pixels:
-                raise AdvkitError(f"{path} is {width}x{height} = {width * height / 1e6:.0f} Mpixels, above the "
-                                  f"{max_pixels / 1e6:.0f} Mpixel limit; downscale it first")
-            img.load()  # decodes now, so a truncated file fails here and not later
-            array = _to_array(img, mode, path)
-    except AdvkitError:
-        raise
-    except UnidentifiedImageError:
-        raise AdvkitError(f"{path} is not an image PIL can read (wrong extension or corrupt file); pass a PNG or JPEG") from None
-    except (OSError, SyntaxError, ValueError) as e:
-        raise AdvkitError(f"{path} is truncated or corrupt ({str(e).splitlines()[0][:80]}); re-export the image") from None
+    _check_path(path)
+    with _opened(path, max_pixels) as img:
+        img.load()  # decodes now, so a truncated file fails here and not later
+        array = _to_array(img, mode, path)
     tensor = torch.from_numpy(array)
     return tensor.unsqueeze(0) if tensor.ndim == 2 else tensor.permute(2, 0, 1).contiguous()
 
@@ -127,6 +115,24 @@ class ImageData:
         return replace(self, pixels=pixels.detach().float().clamp(0, 1).cpu(), notes=[])
 
 
+@contextmanager
+def _opened(path: Path, max_pixels: int) -> Iterator[Image.Image]:
+    """``path`` opened by PIL, its size checked; PIL's errors in the block become one-line AdvkitErrors."""
+    try:
+        with Image.open(path) as img:
+            width, height = img.size
+            if width * height > max_pixels:
+                raise AdvkitError(f"{path} is {width}x{height} = {width * height / 1e6:.0f} Mpixels, above the "
+                                  f"{max_pixels / 1e6:.0f} Mpixel limit; downscale it first")
+            yield img
+    except AdvkitError:
+        raise
+    except UnidentifiedImageError:
+        raise AdvkitError(f"{path} is not an image PIL can read (wrong extension or corrupt file); pass a PNG or JPEG") from None
+    except (OSError, SyntaxError, ValueError) as e:
+        raise AdvkitError(f"{path} is truncated or corrupt ({str(e).splitlines()[0][:80]}); re-export the image") from None
+
+
 def _check_path(path: Path) -> None:
     if not path.exists():
         raise AdvkitError(f"image {path} does not exist; check the path")
@@ -158,54 +164,43 @@ def _read_tiff(path: Path, max_pixels: int) -> tuple[np.ndarray, int, list[str]]
 
 def _read_pil(path: Path, max_pixels: int) -> tuple[np.ndarray, int, list[str]]:
     notes: list[str] = []
-    try:
-        with Image.open(path) as img:
-            width, height = img.size
-            if width * height > max_pixels:
-                raise AdvkitError(f"{path} is {width}x{height} = {width * height / 1e6:.0f} Mpixels, above the "
-                                  f"{max_pixels / 1e6:.0f} Mpixel limit; downscale it first")
-            tile = getattr(img, "tile", None) or []
-            rawmode = str(tile[0].args) if tile else ""  # e.g. RGB;16B: a 48-bit PNG, decoded to 8 bits
-            img.load()  # decodes now, so a truncated file fails here and not later
-            orientation = img.getexif().get(0x0112, 1)  # EXIF Orientation
-            if orientation not in (1, None):
-                img = ImageOps.exif_transpose(img)
-                notes.append(f"EXIF orientation {orientation} applied (the pixels are turned as viewers show them; "
-                             "the written file has no orientation tag)")
-            mode = img.mode
-            if mode in ("I;16", "I;16L", "I;16B", "I;16N"):
-                return np.asarray(img, dtype=np.float32) / 65535.0, 16, notes
-            if mode == "I":
-                array = np.asarray(img, dtype=np.int64)
-                if array.min() < 0 or array.max() > 65535:
-                    raise AdvkitError(f"{path} holds 32-bit integers outside 0..65535; save it as an 8- or 16-bit image")
-                return array.astype(np.float32) / 65535.0, 16, notes
-            if mode == "F":
-                raise AdvkitError(f"{path} holds floating-point samples of unknown range; save it as an 8- or 16-bit image")
-            if mode == "1":
-                notes.append("1-bit image read as 8-bit grey")
-                img = img.convert("L")
-            elif mode == "P":
-                transparent = "transparency" in img.info
-                notes.append("palette image converted to " + ("RGBA" if transparent else "RGB"))
-                img = img.convert("RGBA" if transparent else "RGB")
-            elif mode == "La":
-                img = img.convert("LA")
-            elif mode in _CONVERT_TO_RGB:
-                notes.append(f"{mode} image converted to RGB")
-                img = img.convert("RGB")
-            elif mode not in ("L", "LA", "RGB", "RGBA"):
-                raise AdvkitError(f"{path} has image mode {mode}, which advkit cannot denoise; save it as RGB or grey PNG")
-            if img.mode in ("RGB", "RGBA") and ";16" in rawmode:
-                notes.append("16-bit colour PNG read at 8 bits (Pillow decodes 48/64-bit PNG to 8 bits); it is "
-                             "written back at 8 bits: save it as 16-bit TIFF to keep the depth")
-            return np.asarray(img, dtype=np.float32) / 255.0, 8, notes
-    except AdvkitError:
-        raise
-    except UnidentifiedImageError:
-        raise AdvkitError(f"{path} is not an image PIL can read (wrong extension or corrupt file); pass a PNG or JPEG") from None
-    except (OSError, SyntaxError, ValueError) as e:
-        raise AdvkitError(f"{path} is truncated or corrupt ({str(e).splitlines()[0][:80]}); re-export the image") from None
+    with _opened(path, max_pixels) as img:
+        tile = getattr(img, "tile", None) or []
+        rawmode = str(tile[0].args) if tile else ""  # e.g. RGB;16B: a 48-bit PNG, decoded to 8 bits
+        img.load()  # decodes now, so a truncated file fails here and not later
+        orientation = img.getexif().get(0x0112, 1)  # EXIF Orientation
+        if orientation not in (1, None):
+            img = ImageOps.exif_transpose(img)
+            notes.append(f"EXIF orientation {orientation} applied (the pixels are turned as viewers show them; "
+                         "the written file has no orientation tag)")
+        mode = img.mode
+        if mode in ("I;16", "I;16L", "I;16B", "I;16N"):
+            return np.asarray(img, dtype=np.float32) / 65535.0, 16, notes
+        if mode == "I":
+            array = np.asarray(img, dtype=np.int64)
+            if array.min() < 0 or array.max() > 65535:
+                raise AdvkitError(f"{path} holds 32-bit integers outside 0..65535; save it as an 8- or 16-bit image")
+            return array.astype(np.float32) / 65535.0, 16, notes
+        if mode == "F":
+            raise AdvkitError(f"{path} holds floating-point samples of unknown range; save it as an 8- or 16-bit image")
+        if mode == "1":
+            notes.append("1-bit image read as 8-bit grey")
+            img = img.convert("L")
+        elif mode == "P":
+            transparent = "transparency" in img.info
+            notes.append("palette image converted to " + ("RGBA" if transparent else "RGB"))
+            img = img.convert("RGBA" if transparent else "RGB")
+        elif mode == "La":
+            img = img.convert("LA")
+        elif mode in _CONVERT_TO_RGB:
+            notes.append(f"{mode} image converted to RGB")
+            img = img.convert("RGB")
+        elif mode not in ("L", "LA", "RGB", "RGBA"):
+            raise AdvkitError(f"{path} has image mode {mode}, which advkit cannot denoise; save it as RGB or grey PNG")
+        if img.mode in ("RGB", "RGBA") and ";16" in rawmode:
+            notes.append("16-bit colour PNG read at 8 bits (Pillow decodes 48/64-bit PNG to 8 bits); it is "
+                         "written back at 8 bits: save it as 16-bit TIFF to keep the depth")
+        return np.asarray(img, dtype=np.float32) / 255.0, 8, notes
 
 
 def read_image(path: str | Path, max_pixels: int = MAX_PIXELS, warn: bool = True) -> ImageData:
