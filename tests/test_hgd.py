@@ -144,3 +144,11 @@ def test_bad_input_is_one_line_and_exit_2(args, tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err
     lines = [line for line in err.splitlines() if line.strip()]
     assert info.value.code == 2 and len(lines) == 1 and lines[0].startswith("Error:"), err
+
+
+def test_a_white_box_break_is_not_called_obfuscated_gradients():
+    from advkit.defenses.evaluate import conclusion
+
+    measured = {"clean": 0.97, "oblivious": 0.955, "white-box": 0.0, "bpda": 0.955, "autoattack": 0.0}
+    text = conclusion(measured, 0.3)  # HGD's shape: the gradient through the denoiser works, nothing is hidden
+    assert text.startswith("not robust") and "white-box" in text and "obfuscated" not in text
