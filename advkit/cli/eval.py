@@ -10,6 +10,6 @@ command = LibraryGroup("eval", {
     "robustness": ("eval robustness", "Robust accuracy of any model on any data per eps and attack (FGSM, PGD, APGD, "
                                       "Square, AutoAttack; L-inf or L2), the worst case per point, and "
                                       "gradient-masking warnings."),
-    "defense": ("eval defense", "Is a purification defence (bit depth, JPEG, median, TV, a denoiser, Defense-GAN) "
+    "defense": ("eval defense", "Is a purification defence (bit depth, JPEG, median, TV, a denoiser, HGD, Defense-GAN) "
                                 "robust? Accuracy under the oblivious attack, white-box PGD, BPDA, EOT and AutoAttack."),
 }, help="Evaluate trained models: GANs (FID, KID, precision/recall, IS, modes), robustness to attacks, defences.")

@@ -22,6 +22,8 @@ COMMANDS = {
     "denoise": ("advkit.cli.denoise", "Denoising GAN: train, evaluate against classical denoisers, apply, export."),
     "eval": ("advkit.cli.eval", "Evaluate: GANs (FID, KID, precision/recall, IS, modes), robustness to attacks, "
                                 "defences."),
+    "defense": ("advkit.cli.defense", "Train defences to evaluate with `eval defense`: the high-level guided denoiser "
+                                      "(HGD)."),
     "recipe": ("advkit.cli.recipe", "Reproduce published results: list and run recipes, write reports."),
     "data": ("advkit.cli.data", "List, verify and fetch datasets."),
 }

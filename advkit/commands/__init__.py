@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "eval domain-classifier": "advkit.commands.eval_domain_classifier",
     "eval robustness": "advkit.commands.eval_robustness",
     "eval defense": "advkit.commands.eval_defense",
+    "defense train-hgd": "advkit.commands.defense_train_hgd",
     "denoise train": "advkit.commands.denoise_train",
     "denoise eval": "advkit.commands.denoise_eval",
     "denoise apply": "advkit.commands.denoise_apply",

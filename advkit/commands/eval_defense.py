@@ -8,7 +8,7 @@ adaptive model (Athalye, Carlini & Wagner 2018; :mod:`advkit.defenses`).
     advkit eval defense --classifier net.pt --purifier defense-gan:runs/gan-train-.../checkpoints/final.pt --gan-steps 50
 
 ``--purifier``: identity | bit-depth:BITS | jpeg:QUALITY | median:KERNEL | tv:WEIGHT | denoiser:fast|quality|CKPT |
-defense-gan:CKPT. ``--classifier`` and ``--data`` take what ``advkit eval robustness --model/--data`` take.
+hgd:CKPT (``advkit defense train-hgd``) | defense-gan:CKPT. ``--classifier`` and ``--data`` take what ``advkit eval robustness --model/--data`` take.
 
     >>> from advkit.commands.eval_defense import DefenseConfig, run
     >>> run(DefenseConfig(classifier="default", purifier="jpeg:75", eps=0.3, n=200))["accuracy"]["bpda"]
@@ -31,7 +31,7 @@ class DefenseConfig(RunConfig):
                 "package.module:callable (as eval robustness --model)."})
     purifier: str = field(default="bit-depth:4", metadata={
         "help": "identity | bit-depth:BITS | jpeg:QUALITY | median:KERNEL | tv:WEIGHT | denoiser:fast|quality|CKPT "
-                "| defense-gan:CKPT (a gan train checkpoint)."})
+                "| hgd:CKPT (a defense train-hgd checkpoint) | defense-gan:CKPT (a gan train checkpoint)."})
     data: str = field(default="mnist", metadata={
         "help": "mnist | fashion-mnist (test split) | an ImageFolder folder | a .pt/.npz file with x and y."})
     eps: float = field(default=0.3, metadata={"help": "L-inf budget ([0, 1] pixel units)."})

@@ -3,7 +3,7 @@ gradients give a false sense of security").
 
 A purifier maps images in [0, 1] to images in [0, 1]; :class:`Defended` classifies its output. Purifiers: bit-depth
 reduction and median smoothing (Xu et al. 2018), JPEG and total-variation minimisation (Guo et al. 2018), a learned
-denoiser, Defense-GAN (Samangouei et al. 2018). Adaptive attacks: :class:`BPDA` for non-differentiable purifiers,
+denoiser, the high-level representation guided denoiser HGD (Liao et al. 2018), Defense-GAN (Samangouei et al. 2018). Adaptive attacks: :class:`BPDA` for non-differentiable purifiers,
 :class:`EOT` for randomised ones; :func:`advkit.defenses.evaluate.evaluate_defense` runs them all.
 
     >>> from advkit.defenses import BPDA, BitDepth, Defended
@@ -18,10 +18,11 @@ from advkit.defenses.defended import Defended, Identity
 from advkit.defenses.defense_gan import DefenseGAN
 from advkit.defenses.denoiser import Denoiser
 from advkit.defenses.eot import EOT
+from advkit.defenses.hgd import HGD
 from advkit.defenses.jpeg import JPEG
 from advkit.defenses.median import MedianFilter
 from advkit.defenses.specs import load_purifier
 from advkit.defenses.tv import TVMinimisation
 
-__all__ = ["BPDA", "BitDepth", "Defended", "DefenseGAN", "Denoiser", "EOT", "Identity", "JPEG", "MedianFilter",
-           "TVMinimisation", "load_purifier"]
+__all__ = ["BPDA", "BitDepth", "Defended", "DefenseGAN", "Denoiser", "EOT", "HGD", "Identity", "JPEG",
+           "MedianFilter", "TVMinimisation", "load_purifier"]

@@ -53,6 +53,9 @@ def conclusion(accuracy: dict, eps: float) -> str:
     if worst >= 0.5 * clean and worst >= 0.5:
         return (f"robust against these attacks at eps {eps:g}: {worst:.1%} under the strongest adaptive attack "
                 f"({worst_name}) of {clean:.1%} clean; a claim needs stronger attacks too (docs/defenses.md)")
+    if oblivious - worst >= 0.2 and worst_name == "white-box":  # a useful gradient: nothing was hidden
+        return (f"not robust at eps {eps:g}: the oblivious attack leaves {oblivious:.1%} but white-box PGD through "
+                f"the purifier leaves {worst:.1%}; the defence holds only against attackers who ignore it")
     if oblivious - worst >= 0.2:
         return (f"not robust at eps {eps:g}: the oblivious attack leaves {oblivious:.1%} but {worst_name} leaves "
                 f"{worst:.1%}; the defence only hides the gradient (obfuscated gradients)")

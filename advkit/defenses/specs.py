@@ -1,9 +1,10 @@
 """Purifiers by name, one string each (what ``advkit eval defense --purifier`` takes):
 
     identity | bit-depth:BITS | jpeg:QUALITY | median:KERNEL | tv:WEIGHT | denoiser:fast|quality|CKPT |
-    defense-gan:CKPT
+    hgd:CKPT | defense-gan:CKPT
 
     >>> purifier = load_purifier("jpeg:75")
+    >>> purifier = load_purifier("hgd:runs/defense-train-hgd-.../checkpoints/best.pt")   # advkit defense train-hgd
     >>> purifier = load_purifier("defense-gan:runs/gan-train-.../checkpoints/final.pt", seed=0, gan_steps=50)
 """
 
@@ -14,8 +15,8 @@ from torch import nn
 
 from advkit.errors import AdvkitError
 
-KINDS = ("identity", "bit-depth", "jpeg", "median", "tv", "denoiser", "defense-gan")
-FORMS = "identity, bit-depth:4, jpeg:75, median:3, tv:0.1, denoiser:fast, defense-gan:CKPT"
+KINDS = ("identity", "bit-depth", "jpeg", "median", "tv", "denoiser", "hgd", "defense-gan")
+FORMS = "identity, bit-depth:4, jpeg:75, median:3, tv:0.1, denoiser:fast, hgd:CKPT, defense-gan:CKPT"
 
 
 def _number(kind: str, text: str, cast):
@@ -54,6 +55,10 @@ def load_purifier(spec: str, device: torch.device | str = "cpu", seed: int = 0, 
         from advkit.defenses.denoiser import Denoiser
 
         return Denoiser.load(arg, device)
+    if kind == "hgd":
+        from advkit.defenses.hgd import HGD
+
+        return HGD.load(arg, device)
     from advkit.defenses.defense_gan import DefenseGAN
     from advkit.gan.sampling import generates_images, load_generator
 
