@@ -1,17 +1,30 @@
-"""Benchmark: advkit's GAN step vs the source's loop written the plain way (the MLP GAN, MNIST, batch 128).
+"""Benchmark: advkit's GAN step vs a fair plain-PyTorch loop, and the price of ``--share-fake``.
 
-Reference (the TF source translated line by line): a DataLoader over PIL images with ToTensor, numpy
-uniform noise per phase, G called once in the D phase and again in the G phase, D called separately on
-real and fake. advkit: the data is one tensor on the device, noise from a torch generator, one G call per
-step, one D call on [real; fake]. Same models (mlp-g / mlp-d), same losses (ns), same optimizers.
+Four loops over the same networks (copies of the trainer's G and D: same architecture, same initial weights),
+same batch, same loss (non-saturating BCE), same Adam settings, same precision (bf16 autocast only where the
+trainer uses it), timed round-robin in one run (median of interleaved chunks):
 
-    OMP_NUM_THREADS=1 python bench/bench_gan.py --steps 200 --repeats 5 --device cpu
-Times both loops in interleaved chunks (median), prints it/s and the ratio, appends a table to bench/RESULTS.md.
+* **advkit** -- ``GANTrainer.train_step`` with the defaults: Algorithm 1 of Goodfellow et al. (2014), fresh
+  noise for the G step;
+* **advkit --share-fake** -- the G step reuses the D phase's fake batch (one G forward fewer; not Algorithm 1);
+* **plain, in memory** (the fair reference) -- the loop a PyTorch user writes with the data already one tensor
+  on the device: a random index per batch, ``torch.rand`` noise, D called on real and on fake.detach(), fresh
+  noise for the G step (Algorithm 1), losses read back every ``--log-every`` steps as the trainer does;
+* **plain, PIL DataLoader** (second row; the source translated line by line) -- a DataLoader of PIL images
+  through ToTensor, numpy noise, D on real and fake separately, both losses read back every step.
+
+    OMP_NUM_THREADS=1 python bench/bench_gan.py --steps 200 --repeats 5 --device cpu            # the MLP GAN
+    OMP_NUM_THREADS=1 python bench/bench_gan.py --arch dcgan --steps 20 --repeats 3 --device cpu
+Prints it/s of each and the ratios advkit / plain in memory, advkit / DataLoader, share-fake / fresh; appends a
+table to bench/RESULTS.md. The quality side of ``--share-fake`` (ring of 8 Gaussians, seeds 0, 1, 2) is in
+docs/results/gan.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
+import contextlib
 import sys
 import tempfile
 from pathlib import Path
@@ -22,41 +35,81 @@ import torch.nn.functional as F
 from PIL import Image
 
 
-def reference_stepper(G, D, images: torch.Tensor, batch_size: int, device):
-    """The source's loop, plainly: PIL images through a DataLoader, separate G calls per phase."""
+def bce(logits: torch.Tensor, target: float) -> torch.Tensor:
+    return F.binary_cross_entropy_with_logits(logits.float(), torch.full_like(logits.float(), target))
+
+
+def adam_like(trainer, role: str, model) -> torch.optim.Adam:
+    """An Adam over ``model`` with the trainer's learning rate and betas for ``role`` (G or D)."""
+    group = trainer.optimizers[role].param_groups[0]
+    return torch.optim.Adam(model.parameters(), lr=group["lr"], betas=group["betas"])
+
+
+def in_memory_stepper(trainer, images: torch.Tensor, batch_size: int, log_every: int, bf16: bool):
+    """The fair plain loop: data one tensor on the device, fresh noise for the G step (Algorithm 1)."""
+    G, D = copy.deepcopy(trainer.G), copy.deepcopy(trainer.D)
+    device = images.device
+    opt_d, opt_g = adam_like(trainer, "D", D), adam_like(trainer, "G", G)
+    z_dim = G.config.z_dim
+    autocast = (lambda: torch.autocast(device.type, torch.bfloat16)) if bf16 else contextlib.nullcontext
+    count = {"step": 0}
+
+    def step() -> None:
+        real = images[torch.randint(len(images), (batch_size,), device=device)]
+        with autocast():
+            fake = G(torch.rand(batch_size, z_dim, device=device) * 2 - 1)
+            d_loss = bce(D(real), 1.0) + bce(D(fake.detach()), 0.0)
+        opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        opt_d.step()
+        with autocast():
+            g_loss = bce(D(G(torch.rand(batch_size, z_dim, device=device) * 2 - 1)), 1.0)
+        opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        opt_g.step()
+        count["step"] += 1
+        if count["step"] % log_every == 0:
+            d_loss.item(), g_loss.item()
+
+    return step
+
+
+def dataloader_stepper(trainer, images: torch.Tensor, batch_size: int, tanh: bool):
+    """The source's loop, plainly: PIL images through a DataLoader, numpy noise, separate G calls per phase."""
     from torch.utils.data import DataLoader, Dataset
+    from torchvision import transforms
 
     from _common import endless
-    from torchvision.transforms import ToTensor
 
-    class PILMNIST(Dataset):
+    G, D = copy.deepcopy(trainer.G), copy.deepcopy(trainer.D)
+    device = next(G.parameters()).device
+
+    class PILImages(Dataset):
         def __init__(self, images):
             self.pil = [Image.fromarray((im[0].numpy() * 255).astype(np.uint8), mode="L") for im in images]
-            self.to_tensor = ToTensor()
+            steps = [transforms.ToTensor()] + ([transforms.Normalize((0.5,), (0.5,))] if tanh else [])
+            self.transform = transforms.Compose(steps)
 
         def __len__(self):
             return len(self.pil)
 
         def __getitem__(self, i):
-            return self.to_tensor(self.pil[i]).view(-1)
+            return self.transform(self.pil[i])
 
-    loader = DataLoader(PILMNIST(images), batch_size=batch_size, shuffle=True, drop_last=True)
-    opt_d, opt_g = torch.optim.Adam(D.parameters()), torch.optim.Adam(G.parameters())
-    batches = endless(loader)
+    batches = endless(DataLoader(PILImages(images), batch_size=batch_size, shuffle=True, drop_last=True))
+    opt_d, opt_g = adam_like(trainer, "D", D), adam_like(trainer, "G", G)
+    z_dim = G.config.z_dim
+
+    def noise() -> torch.Tensor:
+        return torch.from_numpy(np.random.uniform(-1, 1, size=[batch_size, z_dim]).astype(np.float32)).to(device)
 
     def step() -> None:
-        x = next(batches)
-        x = x.to(device)
-        z = torch.from_numpy(np.random.uniform(-1, 1, size=[batch_size, 100]).astype(np.float32)).to(device)
-        d_real, d_fake = D(x), D(G(z))
-        d_loss = (F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real))
-                  + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
+        x = next(batches).to(device)
+        d_loss = bce(D(x), 1.0) + bce(D(G(noise())), 0.0)
         opt_d.zero_grad()
         d_loss.backward()
         opt_d.step()
-        z = torch.from_numpy(np.random.uniform(-1, 1, size=[batch_size, 100]).astype(np.float32)).to(device)
-        d_fake = D(G(z))
-        g_loss = F.binary_cross_entropy_with_logits(d_fake, torch.ones_like(d_fake))
+        g_loss = bce(D(G(noise())), 1.0)
         opt_g.zero_grad()
         g_loss.backward()
         opt_g.step()
@@ -65,8 +118,20 @@ def reference_stepper(G, D, images: torch.Tensor, batch_size: int, device):
     return step
 
 
+def trainer_stepper(trainer):
+    count = {"step": 0}
+
+    def step() -> None:
+        trainer.train_step(count["step"])
+        count["step"] += 1
+
+    return step
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--arch", default="mlp", choices=["mlp", "dcgan"],
+                        help="mlp: the source's MNIST GAN (default); dcgan: Radford et al. at 28 px.")
     parser.add_argument("--steps", type=int, default=200, help="Iterations per timed chunk.")
     parser.add_argument("--repeats", type=int, default=5, help="Interleaved chunks per loop (median reported).")
     parser.add_argument("--batch-size", type=int, default=128)
@@ -74,33 +139,54 @@ def main() -> None:
     parser.add_argument("--no-record", action="store_true", help="Do not append to bench/RESULTS.md.")
     args = parser.parse_args()
 
-    from _common import Bench, trainer_vs_reference
+    from _common import Bench, interleaved
 
-    from advkit.runtime.session import RunConfig, open_session
     from advkit.data import load_dataset
-    from advkit.models.registry import build_model
+    from advkit.runtime.amp import training_bf16
+    from advkit.runtime.session import RunConfig, open_session
     from advkit.train.gan import GANTrainer
     from advkit.train.gan_config import GANConfig
 
+    log_every = 50
     with tempfile.TemporaryDirectory() as tmp:
         with open_session("bench-gan", RunConfig(device=args.device), out=tmp, quiet=True, overwrite=True) as session:
             device = session.device
-            total = args.steps * (args.repeats + 1)
-            trainer = GANTrainer(GANConfig(steps=total, batch_size=args.batch_size, data_source="offline",
-                                           device=args.device), session)
-            data = load_dataset("mnist", "train", "offline")
-            torch.manual_seed(0)
-            G, D = build_model("mlp-g", {}).to(device), build_model("mlp-d", {}).to(device)
-            ref_step = reference_stepper(G, D, data.images, args.batch_size, device)
-            times = trainer_vs_reference(trainer, ref_step, args.steps, args.repeats)
-    ours, ref = args.steps / times["advkit"], args.steps / times["reference"]
-    print(f"reference (DataLoader of PIL images, separate G calls): {ref:.1f} it/s")
-    print(f"advkit GANTrainer.train_step:                            {ours:.1f} it/s")
-    bench = Bench("gan (bench_gan.py)", data=f"offline 5k MNIST training subset, batch {args.batch_size}, "
-                                            f"device {device}, {torch.get_num_threads()} thread(s)")
-    bench.row("advkit it/s", ours, unit="", note=f"median of {args.repeats} chunks of {args.steps} iterations")
-    bench.row("reference it/s (PIL DataLoader, separate G calls)", ref, unit="")
-    bench.row("speed-up advkit / reference", ours / ref, target="> 1")
+            trainers = {}
+            for share in (False, True):
+                config = GANConfig(arch=args.arch, steps=args.steps * (args.repeats + 2), batch_size=args.batch_size,
+                                   data_source="offline", share_fake=share, log_every=log_every,
+                                   sample_every=10**9, checkpoint_every=10**9, device=args.device, seed=0)
+                trainers[share] = GANTrainer(config, session)
+            fresh = trainers[False]
+            bf16 = training_bf16(device, config.bf16, config.cpu_bf16)
+            tanh = getattr(fresh.G.config, "output", "sigmoid") == "tanh"
+            images = load_dataset("mnist", "train", "offline").images
+            in_memory = images.to(device) * 2 - 1 if tanh else images.to(device)
+            steppers = {"advkit": trainer_stepper(fresh), "advkit --share-fake": trainer_stepper(trainers[True]),
+                        "plain, in memory": in_memory_stepper(fresh, in_memory, args.batch_size, log_every, bf16),
+                        "plain, PIL DataLoader": dataloader_stepper(fresh, images, args.batch_size, tanh)}
+
+            def chunk(step):
+                return lambda: [step() for _ in range(args.steps)]
+
+            times = interleaved({name: chunk(step) for name, step in steppers.items()}, repeats=args.repeats)
+    its = {name: args.steps / seconds for name, seconds in times.items()}
+    precision = "bf16 autocast" if bf16 else "float32"
+    bench = Bench("gan (bench_gan.py)", data=f"offline 5k MNIST training subset, {args.arch} G/D, batch "
+                                            f"{args.batch_size}, {precision}, device {device}, "
+                                            f"{torch.get_num_threads()} thread(s)")
+    notes = {"advkit": "Algorithm 1: fresh noise for the G step (the default)",
+             "advkit --share-fake": "G step reuses the D phase's fake batch",
+             "plain, in memory": "the fair reference: data one tensor on the device, fresh noise for G",
+             "plain, PIL DataLoader": "the source translated: PIL DataLoader, losses read every step"}
+    for name, value in its.items():
+        bench.row(f"{name}: it/s", value, unit="",
+                  note=f"{notes[name]}; median of {args.repeats} chunks of {args.steps}")
+    bench.row("advkit / plain in memory", its["advkit"] / its["plain, in memory"], target=">= 1")
+    bench.row("advkit / plain PIL DataLoader", its["advkit"] / its["plain, PIL DataLoader"], target="> 1")
+    bench.row("advkit --share-fake / advkit (fresh noise)", its["advkit --share-fake"] / its["advkit"],
+              note="the speed side of --share-fake; its quality: docs/results/gan.md")
+    bench.row("advkit --share-fake / plain in memory", its["advkit --share-fake"] / its["plain, in memory"])
     if not args.no_record:
         bench.finish()
 

@@ -51,3 +51,17 @@ def test_numpy_hwc_and_tensor_chw_agree_and_tiny_input_is_refused():
     assert estimate_sigma(noisy) == pytest.approx(estimate_sigma(noisy.permute(1, 2, 0).numpy()))
     with pytest.raises(AdvkitError, match="at least 8x8"):
         estimate_sigma(np.zeros((4, 4)))
+
+
+def test_per_channel_estimate_equals_scikit_images_whole_image_average():
+    """The estimator works one float64 plane at a time (memory); the number is scikit-image's own."""
+    from skimage.restoration import estimate_sigma as wavelet_mad
+
+    from advkit.denoise.estimate import TEXTURE_FLOOR
+
+    noisy = add_noise(photos()[1], 30, seed=2)
+    hwc = noisy.permute(1, 2, 0).numpy().astype(np.float64)
+    raw = float(wavelet_mad(hwc, average_sigmas=True, channel_axis=-1)) * 255.0
+    assert estimate_sigma(noisy, clipped=False) == pytest.approx(np.sqrt(raw ** 2 - TEXTURE_FLOOR ** 2), rel=1e-12)
+    clipped = noisy.clamp(0, 1)
+    assert clipped_fraction(clipped) == pytest.approx(float(((hwc.clip(0, 1) == 0) | (hwc.clip(0, 1) == 1)).mean()))

@@ -81,13 +81,17 @@ def run(config: DenoiseApplyConfig, session: Session | None = None, **session_op
             warnings.simplefilter("ignore")
             inputs = [read_image(p) for p in config.images]  # every file checked before any work
         done = []
-        for name, image in session.track(list(zip(config.images, inputs)), len(inputs), "denoise apply"):
+        for index in session.track(range(len(inputs)), len(inputs), "denoise apply"):
+            # Each decoded input is released once taken: a 24 MP photo is 288 MB as float, and its result is
+            # written while it would otherwise still be held (peak memory, bench/bench_denoise.py).
+            name, image, inputs[index] = config.images[index], inputs[index], None
             stem = Path(name).stem
             if config.add_noise:
                 noisy = add_noise(image.pixels[None], config.add_noise, seed=image_seed(config.seed, Path(name).name))
                 image = image.with_pixels(noisy[0].clamp(0, 1))  # saved as an 8/16-bit file would hold it
                 write_image(out / f"{stem}-noisy.png", image)
             result = denoise_image(G, image, config.sigma(), config.tile, config.amp, payload)
+            del image
             target = out / f"{stem}-denoised{'.tif' if Path(name).suffix.lower() in ('.tif', '.tiff') else '.png'}"
             notes = result["notes"] + write_image(target, result["image"])
             for note in notes:

@@ -34,10 +34,11 @@ CLIP_CORRECTION = (0.635, 2.494)     # a, b of 1 + a p + b p^2, least squares on
 
 
 def _as_hwc(image: np.ndarray | torch.Tensor) -> np.ndarray:
+    """An ``[H, W, C]`` numpy view (no copy: a 24-megapixel photo must not be duplicated, let alone in float64)."""
     if isinstance(image, torch.Tensor):
-        image = image.detach().cpu().float()
+        image = image.detach().cpu().float()  # a no-op for the float32 images advkit reads
         image = image.permute(1, 2, 0).numpy() if image.dim() == 3 else image.numpy()
-    image = np.asarray(image, dtype=np.float64)
+    image = np.asarray(image)
     if image.ndim == 2:
         image = image[..., None]
     if image.ndim != 3 or min(image.shape[:2]) < 8:
@@ -49,7 +50,9 @@ def _as_hwc(image: np.ndarray | torch.Tensor) -> np.ndarray:
 def clipped_fraction(image: np.ndarray | torch.Tensor) -> float:
     """The fraction of values exactly at 0 or 1 (what clipping leaves; unclipped noise leaves [0, 1] instead)."""
     x = _as_hwc(image)
-    return float(((x == 0) | (x == 1)).mean())
+    # channel by channel: boolean masks of one plane, not of the whole image
+    hits = sum(int(np.count_nonzero((plane == 0) | (plane == 1))) for plane in np.moveaxis(x, -1, 0))
+    return hits / x.size
 
 
 def estimate_sigma(image: np.ndarray | torch.Tensor, clipped: bool | None = None) -> float:
@@ -57,7 +60,11 @@ def estimate_sigma(image: np.ndarray | torch.Tensor, clipped: bool | None = None
     from skimage.restoration import estimate_sigma as wavelet_mad
 
     x = _as_hwc(image)
-    raw = float(wavelet_mad(x, average_sigmas=True, channel_axis=-1)) * 255.0
+    # scikit-image's average_sigmas=True is the mean of its per-channel estimates; taking them one float64
+    # plane at a time gives the same number with a third of the memory (a 24 MP photo: 192 MB, not 576 MB).
+    per_channel = [float(wavelet_mad(np.asarray(plane, dtype=np.float64), channel_axis=None))
+                   for plane in np.moveaxis(x, -1, 0)]
+    raw = float(np.mean(per_channel)) * 255.0
     sigma = float(np.sqrt(max(raw ** 2 - TEXTURE_FLOOR ** 2, 0.0)))
     if clipped is not False:
         p = clipped_fraction(x)
