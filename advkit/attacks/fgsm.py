@@ -26,4 +26,4 @@ class FGSM(Attack):
             return x.clone()
         _, grad = self.loss_and_grad(x, y)
         # In place on the gradient buffer: no temporaries beyond the one forward/backward's.
-        return self.finish(grad.sign_().mul_(self.eps).add_(x))
+        return self.finish(grad.sign().mul_(self.eps).add_(x))  # sign(), not sign_(): the gradient may be an expanded view
