@@ -59,3 +59,18 @@ def test_confidence_counts_only_the_mistakes():
     for attack in ("clean", "fgsm", "pgd"):
         assert row[f"{attack}_error"] == pytest.approx(2 / 6)
         assert row[f"{attack}_wrong_confidence"] == pytest.approx(p, abs=1e-6)
+
+
+def test_fgsm_on_a_model_whose_input_gradient_is_broadcast():
+    """x.sum() back-propagates an expanded view of one scalar: FGSM must not write into it in place."""
+    import torch
+    from advkit.attacks import FGSM
+
+    class SumModel(torch.nn.Module):
+        def forward(self, x):
+            return torch.stack([x.sum((1, 2, 3)), -x.sum((1, 2, 3))], dim=1)
+
+    x = torch.full((2, 1, 4, 4), 0.5)
+    x_adv = FGSM(SumModel(), eps=0.1)(x, torch.tensor([0, 1]))
+    # label 0 wants the sum down (its margin is 2 * sum), label 1 up: every pixel moves by eps in that direction
+    assert torch.allclose(x_adv[0], torch.full((1, 4, 4), 0.4)) and torch.allclose(x_adv[1], torch.full((1, 4, 4), 0.6))

@@ -25,5 +25,5 @@ class FGSM(Attack):
         if self.eps == 0:  # identity: no gradient needed, and no -0.0/NaN edge cases
             return x.clone()
         _, grad = self.loss_and_grad(x, y)
-        # In place on the gradient buffer: no temporaries beyond the one forward/backward's.
-        return self.finish(grad.sign().mul_(self.eps).add_(x))  # sign(), not sign_(): the gradient may be an expanded view
+        # One new tensor (the sign; not sign_(): the input gradient may be an expanded view), then in place.
+        return self.finish(grad.sign().mul_(self.eps).add_(x))
