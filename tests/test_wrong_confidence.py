@@ -67,8 +67,8 @@ def test_fgsm_on_a_model_whose_input_gradient_is_broadcast():
     from advkit.attacks import FGSM
 
     class SumModel(torch.nn.Module):
-        def forward(self, x):
-            return torch.stack([x.sum((1, 2, 3)), -x.sum((1, 2, 3))], dim=1)
+        def forward(self, x):  # logits (s, -s) of s = sum(x): the input gradient is one value per image, expanded
+            return torch.tensor([1.0, -1.0]) * x.sum((1, 2, 3), keepdim=True).flatten(1)
 
     x = torch.full((2, 1, 4, 4), 0.5)
     x_adv = FGSM(SumModel(), eps=0.1)(x, torch.tensor([0, 1]))
