@@ -39,8 +39,11 @@ def list_() -> None:
 @click.option("--quiet", is_flag=True, default=False, help="No progress bars; the report only.")
 @click.option("--seeds", default=None, help="Run once per seed (comma list, e.g. 0,1,2) and report mean +- std, "
                                             "min and max of every figure.")
+@click.option("--use", "uses", multiple=True, metavar="KEY=RUN_DIR",
+              help="For a recipe that needs an earlier run ([recipe.requires]): take it from RUN_DIR instead of "
+                   "running that recipe first (e.g. --use generator=runs/recipe-dcgan-mnist).")
 def run(name: str, smoke: bool, out: str | None, overwrite: bool, device: str | None, quiet: bool,
-        seeds: str | None) -> None:
+        seeds: str | None, uses: tuple[str, ...]) -> None:
     """Run recipe NAME end to end and write report.md (published figure beside advkit's) in its run directory."""
     from pathlib import Path
 
@@ -51,15 +54,21 @@ def run(name: str, smoke: bool, out: str | None, overwrite: bool, device: str | 
     from advkit.report import format_figure
     from advkit.runtime.rundir import write_json
 
+    use = {}
+    for item in uses:
+        key, sep, folder = item.partition("=")
+        if not sep or not key or not folder:
+            raise click.BadParameter(f"--use takes KEY=RUN_DIR (e.g. generator=runs/recipe-dcgan-mnist); got {item!r}")
+        use[key] = folder
     if seeds:
         try:
             seed_list = [int(s) for s in seeds.split(",") if s.strip()]
         except ValueError:
             raise click.BadParameter(f"--seeds takes integers separated by commas, e.g. 0,1,2; got {seeds!r}") from None
         outcome = run_recipe_seeds(name, seed_list, smoke=smoke, out=out, device=device, quiet=quiet,
-                                   overwrite=overwrite)
+                                   overwrite=overwrite, use=use)
     else:
-        outcome = run_recipe(name, smoke=smoke, out=out, device=device, quiet=quiet, overwrite=overwrite)
+        outcome = run_recipe(name, smoke=smoke, out=out, device=device, quiet=quiet, overwrite=overwrite, use=use)
     run_dir, report = Path(outcome["run"]), outcome["report"]
     write_json(run_dir / "results.json", outcome["results"])
     console = Console(stderr=True)

@@ -43,8 +43,8 @@ class DefenseConfig(RunConfig):
     aa_iter: int = field(default=20, metadata={"help": "AutoAttack's APGD / FAB iterations (the paper: 100)."})
     aa_queries: int = field(default=500, metadata={"help": "AutoAttack's Square queries (the paper: 5000)."})
     batch_size: int = field(default=200, metadata={"help": "Attack batch size."})
-    gan_restarts: int = field(default=4, metadata={"help": "Defense-GAN: random restarts L of the projection."})
-    gan_steps: int = field(default=100, metadata={"help": "Defense-GAN: gradient steps R per restart."})
+    gan_restarts: int = field(default=4, metadata={"help": "Defense-GAN: random restarts of the projection (R in the paper)."})
+    gan_steps: int = field(default=100, metadata={"help": "Defense-GAN: gradient steps per restart (L in the paper)."})
     gan_lr: float = field(default=0.01, metadata={"help": "Defense-GAN: step size of the projection's descent on z."})
 
     def __post_init__(self) -> None:

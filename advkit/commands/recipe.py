@@ -42,10 +42,48 @@ def list_options(config_cls: type) -> set[str]:
     return {name for name, spec in fields_by_option(config_cls).items() if is_list_field(config_cls, spec)}
 
 
+def run_prerequisites(recipe, run_dir: Path, smoke: bool, device: str | None, quiet: bool, overwrite: bool,
+                      use: dict[str, str]) -> dict[str, str]:
+    """The run directory of every recipe this one needs (``[recipe.requires]``: ``generator = "dcgan-mnist"``):
+    the one given in ``use`` (``{"generator": "runs/my-dcgan"}``), or a fresh run of it beside ``run_dir``
+    (``<run_dir>-<key>``), smoke when this run is."""
+    from advkit.errors import AdvkitError
+
+    requires = recipe.meta.get("requires", {})
+    unknown = set(use) - set(requires)
+    if unknown:
+        raise AdvkitError(f"--use {', '.join(sorted(unknown))}: recipe {recipe.name} needs "
+                          f"{', '.join(requires) or 'no earlier run'}")
+    folders = {}
+    for key, prerequisite in requires.items():
+        if key in use:
+            if not Path(use[key]).is_dir():
+                raise AdvkitError(f"--use {key}={use[key]}: no such run directory; run `advkit recipe run "
+                                  f"{prerequisite} --out {use[key]}` first, or leave --use out to run it now")
+            folders[key] = use[key]
+        else:
+            folders[key] = run_recipe(prerequisite, smoke, run_dir.with_name(f"{run_dir.name}-{key}"), device, quiet,
+                                      overwrite)["run"]
+    return folders
+
+
+def with_folders(options: dict[str, Any], folders: dict[str, str]) -> dict[str, Any]:
+    """Option values with ``{key}`` replaced by the run directory of prerequisite ``key``."""
+    def filled(value: Any) -> Any:
+        if isinstance(value, str):
+            for key, folder in folders.items():
+                value = value.replace(f"{{{key}}}", str(folder))
+        return value
+
+    return {key: filled(value) for key, value in options.items()}
+
+
 def run_recipe(name: str, smoke: bool = False, out: str | Path | None = None, device: str | None = None,
-               quiet: bool = False, overwrite: bool = False, seed: int | None = None) -> dict[str, Any]:
+               quiet: bool = False, overwrite: bool = False, seed: int | None = None,
+               use: dict[str, str] | None = None) -> dict[str, Any]:
     """Run recipe ``name`` (or a .toml path) end to end; returns {"results", "report", "run"} and writes
-    report.md / report.json into the run directory. ``seed`` overrides the recipe's seed."""
+    report.md / report.json into the run directory. ``seed`` overrides the recipe's seed. A recipe that evaluates
+    an earlier run's output (``[recipe.requires]``) runs that recipe first, unless ``use`` names its directory."""
     from advkit.recipes import find_recipe
     from advkit.report import build_report, write_report
 
@@ -57,6 +95,7 @@ def run_recipe(name: str, smoke: bool = False, out: str | Path | None = None, de
     if seed is not None:
         options["seed"] = seed
     run_dir = Path(out or f"runs/recipe-{recipe.name}{'-smoke' if smoke else ''}-{time.strftime('%Y%m%d-%H%M%S')}")
+    options = with_folders(options, run_prerequisites(recipe, run_dir, smoke, device, quiet, overwrite, use or {}))
     config = config_from_options(module.CONFIG, options, f"recipe {recipe.path.name}")
     argv = recipe_argv(recipe.command, {**options, "out": str(run_dir)}, list_options(module.CONFIG))
     results = module.run(config, out=run_dir, quiet=quiet, overwrite=overwrite)
@@ -66,7 +105,8 @@ def run_recipe(name: str, smoke: bool = False, out: str | Path | None = None, de
 
 
 def run_recipe_seeds(name: str, seeds: list[int], smoke: bool = False, out: str | Path | None = None,
-                     device: str | None = None, quiet: bool = False, overwrite: bool = False) -> dict[str, Any]:
+                     device: str | None = None, quiet: bool = False, overwrite: bool = False,
+                     use: dict[str, str] | None = None) -> dict[str, Any]:
     """Run recipe ``name`` once per seed (into ``out/seed-<k>``) and write one report of mean +- std, min and max
     per figure into ``out``; returns {"results": {seed: results}, "report", "run"}."""
     from advkit.recipes import find_recipe
@@ -79,7 +119,8 @@ def run_recipe_seeds(name: str, seeds: list[int], smoke: bool = False, out: str 
         from advkit.errors import AdvkitError
 
         raise AdvkitError(f"--out {root} already holds runs; pass --overwrite to replace them, or another --out")
-    outcomes = [run_recipe(name, smoke, root / f"seed-{seed}", device, quiet, overwrite, seed) for seed in seeds]
+    outcomes = [run_recipe(name, smoke, root / f"seed-{seed}", device, quiet, overwrite, seed, use)
+                for seed in seeds]
     report = aggregate_seeds([o["report"] for o in outcomes], list(seeds))
     write_report(report, ensure_writable(root))
     return {"results": {str(seed): o["results"] for seed, o in zip(seeds, outcomes)}, "report": report,

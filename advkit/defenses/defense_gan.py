@@ -1,12 +1,13 @@
 """Defense-GAN (Samangouei, Kabkab & Chellappa 2018, "Defense-GAN: protecting classifiers against adversarial
 attacks using generative models"): project the input onto the range of a generator G trained on clean data and
-classify the projection. The projection runs ``restarts`` (L) gradient descents of ``steps`` (R) steps each on z,
-from seeded draws of G's prior, and keeps, per image, the z with the smallest reconstruction error:
+classify the projection. The projection runs ``restarts`` (R in the paper) gradient descents of ``steps`` (L in the
+paper) steps each on z, from seeded draws of G's prior, and keeps, per image, the z with the smallest reconstruction
+error:
 
-    z* = argmin_z ||G(z) - x||_2^2        (R steps of z <- z - lr * grad, from L random z_0)
+    z* = argmin_z ||G(z) - x||_2^2        (L steps of z <- z - lr * grad, from R random z_0)
     x' = G(z*)
 
-The projection is randomised (z_0) and, through R unrolled steps, impractical to differentiate: attack it with
+The projection is randomised (z_0) and, through L unrolled steps, impractical to differentiate: attack it with
 BPDA (identity backward) and EOT (Athalye et al. 2018, section 5.4.1, found adversarial examples for it; its
 robustness also rests on G's range missing the test images, which lowers its clean accuracy).
 
@@ -41,6 +42,8 @@ class DefenseGAN(nn.Module):
         for parameter in G.parameters():
             parameter.requires_grad_(False)
         self.generator = generator if generator is not None else torch.Generator().manual_seed(0)
+        with torch.no_grad():  # the shape G makes, whatever its architecture (MLP, DCGAN, ...): one sample's
+            self.image_shape = tuple(G.images(G.noise(1, torch.Generator().manual_seed(0))).shape[1:])
 
     def errors(self, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """||G(z) - x||_2^2 per image ``[B]``."""
@@ -50,8 +53,8 @@ class DefenseGAN(nn.Module):
         """``{"x": G(z*) [B, C, H, W], "z": z* [B, z_dim], "error": [B], "history": [steps + 1, B]}``; the history
         holds, per step, the error of every restart's current z, the best over restarts."""
         x = x.detach()
-        if tuple(x.shape[1:]) != tuple(self.G.config.out_shape):
-            raise AdvkitError(f"the generator makes {list(self.G.config.out_shape)} images; the classifier's inputs "
+        if tuple(x.shape[1:]) != self.image_shape:
+            raise AdvkitError(f"the generator makes {list(self.image_shape)} images; the classifier's inputs "
                               f"are {list(x.shape[1:])}: train the GAN on the same data")
         b = x.shape[0]
         target = x.repeat(self.restarts, 1, 1, 1)  # restart r of image i at row r * B + i

@@ -4,7 +4,7 @@
 * ``clean``: no attack;
 * ``oblivious``: PGD on the classifier alone, then purified (the attacker ignores the defence: what most defence
   papers reported);
-* ``white-box``: PGD through the composition, when the purifier is differentiable (a denoiser, the median filter);
+* ``white-box``: PGD through the composition, when the purifier is differentiable (a denoiser; the median filter is treated as not);
 * ``bpda``: PGD through :class:`BPDA` (identity backward): the forward pass purifies, the backward pass skips it;
 * ``eot``: PGD on :class:`EOT` (averaged logits over ``eot_samples`` draws), for randomised purifiers;
 * ``autoattack``: AutoAttack through the adaptive model (``rand`` version, with EOT, for randomised purifiers).

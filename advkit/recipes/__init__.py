@@ -19,6 +19,14 @@ run's ``results.json``::
     "FGSM error, eps 0.25" = "after.fgsm_error"
     [recipe.smoke]                  # overrides for `--smoke`: same code path, seconds
     steps = 2
+
+A recipe that evaluates what another recipe trains names it in ``[recipe.requires]`` and refers to its run
+directory as ``{key}`` in option values; ``advkit recipe run`` runs that recipe first (or takes ``--use
+key=RUN_DIR``)::
+
+    purifier = "defense-gan:{generator}/checkpoints/best.pt"
+    [recipe.requires]
+    generator = "dcgan-mnist"
 """
 
 from __future__ import annotations
@@ -33,7 +41,7 @@ from advkit.errors import AdvkitError
 
 RECIPES_DIR = Path(__file__).resolve().parent  # the TOML files ship in the package (recipes/ at the top is a link)
 _META_KEYS = {"title", "reproduces", "paper", "data", "cpu-time", "gpu-time", "published", "measured", "smoke",
-              "notes", "figures"}
+              "notes", "figures", "requires"}
 
 
 def load_recipe(path: str | os.PathLike) -> dict[str, Any]:
@@ -82,6 +90,9 @@ def parse_recipe(path: str | Path) -> Recipe:
     if unknown:
         raise AdvkitError(f"recipe {path}: unknown [recipe] key(s) {', '.join(sorted(unknown))}; known: "
                           f"{', '.join(sorted(_META_KEYS))}")
+    requires = meta.get("requires", {})
+    if not isinstance(requires, dict) or not all(isinstance(v, str) for v in requires.values()):
+        raise AdvkitError(f"recipe {path}: [recipe.requires] maps a name to a recipe (generator = \"dcgan-mnist\")")
     options = {k: v for k, v in data.items() if k not in ("command", "recipe")}
     return Recipe(path.stem, path, command.split(), options, meta)
 
