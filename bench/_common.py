@@ -108,3 +108,24 @@ class Bench:
         lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in self.rows]
         with open(RESULTS, "a") as f:
             f.write("\n".join(lines) + "\n")
+
+
+def timed(fn, device: torch.device):
+    """(result, seconds): CPU seconds of this process on the CPU, where the machine is shared and the wall clock
+    counts other programs' time too (one thread: OMP_NUM_THREADS=1); wall-clock seconds on a GPU."""
+    sync()
+    start, cpu_start = time.perf_counter(), time.process_time()
+    out = fn()
+    sync()
+    return out, (time.process_time() - cpu_start) if device.type == "cpu" else (time.perf_counter() - start)
+
+
+def model_and_mnist_points(model_spec: str, n: int, device: torch.device):
+    """(model, test data, x, y): a model spec of `advkit eval robustness --model` and the first n official MNIST
+    test digits, on ``device``; the victim and points every attack bench compares on."""
+    from advkit.data import load_dataset
+    from advkit.robustness.specs import load_model
+
+    net = load_model(model_spec, device)
+    test = load_dataset("mnist", "test").subset(n)
+    return net, test, test.images.to(device), test.labels.to(device)

@@ -23,8 +23,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import Bench  # noqa: E402
-from bench_autoattack import timed  # noqa: E402
+from _common import Bench, model_and_mnist_points, timed  # noqa: E402
 
 
 def main() -> None:
@@ -41,14 +40,10 @@ def main() -> None:
     args = parser.parse_args()
 
     from advkit.attacks import predict
-    from advkit.data import load_dataset
     from advkit.robustness.evaluate import build_attack
-    from advkit.robustness.specs import load_model
 
     device = torch.device(args.device)
-    net = load_model(args.model, device)
-    test = load_dataset("mnist", "test").subset(args.n)
-    x, y = test.images.to(device), test.labels.to(device)
+    net, test, x, y = model_and_mnist_points(args.model, args.n, device)
 
     def robust(attack) -> torch.Tensor:
         """[N] bool: still classified correctly after the attack (so misclassified clean points count as broken)."""

@@ -23,23 +23,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import Bench, sync  # noqa: E402
-
-
-def timed(fn, device: torch.device):
-    """(result, seconds): CPU seconds of this process on the CPU, where the machine is shared and the wall clock
-    counts other programs' time too (one thread: OMP_NUM_THREADS=1); wall-clock seconds on a GPU."""
-    sync()
-    start, cpu_start = time.perf_counter(), time.process_time()
-    out = fn()
-    sync()
-    return out, (time.process_time() - cpu_start) if device.type == "cpu" else (time.perf_counter() - start)
+from _common import Bench, model_and_mnist_points, timed  # noqa: E402
 
 
 def main() -> None:
@@ -56,13 +45,9 @@ def main() -> None:
     import torchattacks
 
     from advkit.attacks import AutoAttack
-    from advkit.data import load_dataset
-    from advkit.robustness.specs import load_model
 
     device = torch.device(args.device)
-    net = load_model(args.model, device)
-    test = load_dataset("mnist", "test").subset(args.n)
-    x, y = test.images.to(device), test.labels.to(device)
+    net, test, x, y = model_and_mnist_points(args.model, args.n, device)
 
     def accuracy(images: torch.Tensor) -> float:
         with torch.no_grad():
