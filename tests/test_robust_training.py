@@ -129,3 +129,33 @@ def test_schedule_warmup_and_weight_average(tmp_path, test_digits):
         import advkit.attacks.apgd  # noqa: F401
     except ImportError:
         assert report["strong_attack"].startswith("PGD-40") and "not installed" in report["strong_attack_note"]
+
+
+def test_augment_shift_moves_each_image_and_is_seeded(tmp_path, monkeypatch):
+    """--augment-shift N: every training image is its original moved by its own offset in [-N, N] per axis."""
+    from advkit.train import classifier as classifier_module
+
+    seen = []
+
+    def recording_objective(net, x, y, *args, **kwargs):
+        seen.append(x.clone())
+        return F.cross_entropy(net(x), y), {}
+
+    monkeypatch.setattr(classifier_module, "adversarial_objective", recording_objective)
+    trainer = _train(tmp_path, "shift", alpha=0.0, eps=0.1, steps=1, augment_shift=2)
+    drawn, _ = trainer.train_data.sample(trainer.config.batch_size, torch.Generator().manual_seed(trainer.seed))
+    shifted = seen[0]
+    offsets = set()
+    for original, moved in zip(drawn, shifted):
+        padded = F.pad(original, (2, 2, 2, 2))
+        matches = [(dy, dx) for dy in range(5) for dx in range(5) if torch.equal(padded[:, dy:dy + 28, dx:dx + 28], moved)]
+        assert matches, "an augmented image is not a shift of the drawn one"
+        offsets.add(matches[0])
+    assert len(offsets) > 5  # independent offsets per image, not one crop for the whole batch
+    again = []
+    monkeypatch.setattr(classifier_module, "adversarial_objective",
+                        lambda net, x, y, *a, **k: (again.append(x.clone()), (F.cross_entropy(net(x), y), {}))[1])
+    _train(tmp_path, "shift-again", alpha=0.0, eps=0.1, steps=1, augment_shift=2)
+    assert torch.equal(again[0], shifted)  # same seed, same shifts
+    with pytest.raises(AdvkitError, match="augment-shift"):
+        ClassifierConfig(augment_shift=-1)

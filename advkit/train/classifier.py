@@ -11,7 +11,8 @@ The step is the only thing written here (the loop, checkpoints, resume, logging 
 * pgd:          as adversarial, x_adv from PGD-k (``--method pgd --attack-steps k --attack-step a``; Madry: alpha 0)
 * trades:       CE(f(x), y) + beta KL(f(x) || f(x_adv)), x_adv from PGD on the KL (``--method trades --beta 6``)
 
-Training eps can ramp up linearly over ``--eps-warmup`` steps, the learning rate can follow a cosine schedule,
+Each training image can be moved by a random offset of up to ``--augment-shift`` pixels (small training sets),
+training eps can ramp up linearly over ``--eps-warmup`` steps, the learning rate can follow a cosine schedule,
 and ``--weight-average`` keeps an exponential moving average of the weights that is evaluated and saved instead.
 The end-of-training report attacks with AutoAttack when advkit.attacks.autoattack exists (APGD-CE + APGD-T
 when quick), else with PGD and says so.
@@ -32,6 +33,7 @@ import torch
 import torch.nn.functional as F
 
 from advkit.adversarial.objective import OverfitMonitor, adversarial_objective, trades_objective
+from advkit.gan.diffaugment import translation
 from advkit.train.base import Trainer
 
 
@@ -66,6 +68,10 @@ class ClassifierTrainer(Trainer):
         c, net, opt = self.config, self.models["net"], self.optimizers["net"]
         net.train()
         x, y = self.train_data.sample(c.batch_size, self.generator)
+        if c.augment_shift:
+            # Per-image shifts (DiffAugment's translation, zeros shifted in): on 5k images PGD-AT's robust training
+            # loss goes to ~0 while robust test accuracy stalls (robust overfitting, Rice et al. 2020).
+            x = translation(x, self.generator, ratio=c.augment_shift / x.shape[-1])
         eps, step_size = c.train_eps(step), c.attack_step or None
         if c.plain:
             loss, parts = F.cross_entropy(net(x), y), {}

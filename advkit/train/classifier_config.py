@@ -33,6 +33,7 @@ class ClassifierConfig(TrainerConfig):
     lr_schedule: str = field(default="constant", metadata={"help": "Learning rate: constant, or cosine decay to 0 over --steps.",
                                                            "choices": ("constant", "cosine")})
     weight_average: float = field(default=0.0, metadata={"help": "Decay of an exponential moving average of the weights, evaluated and saved instead (0: off)."})
+    augment_shift: int = field(default=0, metadata={"help": "Move each training image by a random offset of up to N pixels per axis (0: off); widens small training sets."})
     train_size: int = field(default=0, metadata={"help": "Train on a seeded random subset of N images (0: the whole split)."})
     lr: float = field(default=1e-3, metadata={"help": "Adam learning rate."})
     units: int = field(default=240, metadata={"help": "Width: maxout units / MLP hidden units per layer."})
@@ -62,8 +63,10 @@ class ClassifierConfig(TrainerConfig):
         if not (0 <= self.weight_average < 1):
             raise AdvkitError(f"--weight-average must be in [0, 1) (0: off, e.g. 0.999); got {self.weight_average}")
         if self.lr <= 0 or self.units <= 0 or self.pieces <= 0 or self.eval_size <= 0 or self.overfit_check_every <= 0 \
-                or self.report_size <= 0 or self.report_pgd_steps < 0 or self.train_size < 0:
-            raise AdvkitError("--lr, --units, --pieces, --eval-size, --overfit-check-every and --report-size must be positive")
+                or self.report_size <= 0 or self.report_pgd_steps < 0 or self.train_size < 0 \
+                or self.augment_shift < 0:
+            raise AdvkitError("--lr, --units, --pieces, --eval-size, --overfit-check-every and --report-size must be positive; "
+                              "--train-size, --report-pgd-steps and --augment-shift must be >= 0")
 
     @property
     def model_args(self) -> dict:
