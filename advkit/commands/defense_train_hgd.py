@@ -77,5 +77,5 @@ def evaluate(config: HGDConfig, checkpoint: str, session: Session) -> dict:
     (session.run.path / "defense.md").write_text(markdown_report(results, title, png.name))
     session.echo("accuracy: " + ", ".join(f"{k} {v:.1%}" for k, v in results["accuracy"].items()))
     session.echo(f"conclusion: {results['conclusion']}")
-    keep = ("accuracy", "seconds", "attacks", "eps", "n", "differentiable", "randomized", "conclusion")
+    keep = ("accuracy", "seconds", "attacks", "eps", "n", "differentiable", "randomized", "undefended", "conclusion")
     return {**{k: results[k] for k in keep}, "total_s": time.perf_counter() - start, "figure": str(png)}

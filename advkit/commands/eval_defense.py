@@ -87,6 +87,7 @@ def run(config: DefenseConfig, session: Session | None = None, **session_options
         png, md = write_report(results, session.run.path, title)
         if session.speaks:
             session.echo("accuracy: " + ", ".join(f"{k} {v:.1%}" for k, v in results["accuracy"].items()))
+            session.echo(f"classifier alone (no purifier) under PGD: {results['undefended']:.1%}")
             session.echo(f"conclusion: {results['conclusion']}")
         return {**results, "classifier": config.classifier, "purifier": config.purifier, "data": config.data,
                 "figure": str(png), "report": str(md)}

@@ -47,6 +47,9 @@ def markdown_report(results: dict, title: str = "", figure: str | None = None) -
         lines += [f"![accuracy per attack]({figure})", ""]
     lines += ["| attack | accuracy | seconds |", "|---|---|---|"]
     lines += [f"| {n} | {results['accuracy'][n]:.2%} | {results['seconds'].get(n, 0):.1f} |" for n in names]
+    if "undefended" in results:
+        lines += ["", f"No defence: the classifier alone keeps {results['undefended']:.2%} of the points under the "
+                  "oblivious attack's PGD examples (the baseline the conclusion compares with)."]
     lines += ["", f"**Conclusion:** {results['conclusion']}.", ""]
     return "\n".join(lines)
 
