@@ -14,7 +14,7 @@ Reports clean, FGSM and PGD error and mean confidence on wrong answers before an
 
 from __future__ import annotations
 
-from advkit.runtime.session import Session, session_for
+from advkit.runtime.session import Session
 from advkit.train.classifier_config import ClassifierConfig
 
 RUN_DIR = True
@@ -26,10 +26,8 @@ def run(config: ClassifierConfig, session: Session | None = None, resume: str | 
     """Train (continuing from ``resume`` when given) and report before and after; returns the report."""
     from advkit.train.classifier import ClassifierTrainer
 
-    with session_for("advtrain", config, session, resume=resume, **session_options) as session:
-        trainer = ClassifierTrainer(config, session)
-        if resume:
-            trainer.resume(resume)
+    with ClassifierTrainer.opened("advtrain", config, session, resume, **session_options) as trainer:
+        session = trainer.session
         before = trainer.report()
         trainer.fit()
         rolled_back_to = trainer.restore_most_robust()

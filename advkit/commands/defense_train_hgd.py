@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 
-from advkit.runtime.session import Session, session_for
+from advkit.runtime.session import Session
 from advkit.train.hgd_config import HGDConfig
 
 RUN_DIR = True
@@ -29,11 +29,9 @@ CONFIG = HGDConfig
 def run(config: HGDConfig, session: Session | None = None, resume: str | None = None, **session_options) -> dict:
     from advkit.train.hgd import HGDTrainer
 
-    with session_for("defense-train-hgd", config, session, resume=resume, **session_options) as session:
-        start = time.perf_counter()
-        trainer = HGDTrainer(config, session)
-        if resume:
-            trainer.resume(resume)
+    start = time.perf_counter()
+    with HGDTrainer.opened("defense-train-hgd", config, session, resume, **session_options) as trainer:
+        session = trainer.session
         figures = trainer.fit()
         best = session.run.checkpoints / "best.pt"
         if not best.exists():  # a resume past the last validation: the final weights stand in
@@ -45,7 +43,7 @@ def run(config: HGDConfig, session: Session | None = None, resume: str | None = 
                    "best_step": trainer.best_step, "best_val_loss": trainer.best_loss,
                    **{k: float(v) for k, v in figures.items()}, "train_s": time.perf_counter() - start,
                    "checkpoint": str(best), "run": str(session.run.path),
-                   "changed_on_resume": {k: list(v) for k, v in trainer.changed_options.items()}}
+                   "changed_on_resume": trainer.changed_on_resume}
         results["defense"] = evaluate(config, str(best), session) if config.report_n else None
         session.echo(f"checkpoint: {best} (evaluate it with `advkit eval defense --classifier {config.classifier} "
                      f"--purifier hgd:{best} --data {config.dataset} --eps {config.report_eps:g}`)")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 
-from advkit.runtime.session import Session, session_for
+from advkit.runtime.session import Session
 from advkit.train.denoise_config import DenoiseConfig
 
 RUN_DIR = True
@@ -24,14 +24,11 @@ CONFIG = DenoiseConfig
 def run(config: DenoiseConfig, session: Session | None = None, resume: str | None = None, **session_options) -> dict:
     from advkit.train.denoise import DenoiseTrainer
 
-    with session_for("denoise-train", config, session, resume=resume, **session_options) as session:
-        start = time.perf_counter()
-        trainer = DenoiseTrainer(config, session)
-        if resume:
-            trainer.resume(resume)
+    start = time.perf_counter()
+    with DenoiseTrainer.opened("denoise-train", config, session, resume, **session_options) as trainer:
         figures = trainer.fit()
         return {"steps": config.steps, "arch": config.arch, "noise_std": config.noise_std,
                 "content_weight": config.content_weight, "adv_weight": config.adv_weight,
-                "device": str(session.device), "wall_s": time.perf_counter() - start,
-                **{k: float(v) for k, v in figures.items()}, "run": str(session.run.path),
-                "changed_on_resume": {k: list(v) for k, v in trainer.changed_options.items()}}
+                "device": str(trainer.device), "wall_s": time.perf_counter() - start,
+                **{k: float(v) for k, v in figures.items()}, "run": str(trainer.run.path),
+                "changed_on_resume": trainer.changed_on_resume}

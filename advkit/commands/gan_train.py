@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from advkit.runtime.session import Session, session_for
+from advkit.runtime.session import Session
 from advkit.train.gan_config import GANConfig
 
 RUN_DIR = True
@@ -23,13 +23,10 @@ def run(config: GANConfig, session: Session | None = None, resume: str | None = 
     """Train (continuing from ``resume`` when given); returns the final and best figures (results.json)."""
     from advkit.train.gan import GANTrainer
 
-    with session_for("gan-train", config, session, resume=resume, **session_options) as session:
-        trainer = GANTrainer(config, session)
-        if resume:
-            trainer.resume(resume)
+    with GANTrainer.opened("gan-train", config, session, resume, **session_options) as trainer:
         trainer.fit()
         results = trainer.results()
-        results["changed_on_resume"] = {k: list(v) for k, v in trainer.changed_options.items()}
-        best = session.run.checkpoints / "best.pt"
-        results["run"], results["best_checkpoint"] = str(session.run.path), str(best) if best.exists() else None
+        results["changed_on_resume"] = trainer.changed_on_resume
+        best = trainer.run.checkpoints / "best.pt"
+        results["run"], results["best_checkpoint"] = str(trainer.run.path), str(best) if best.exists() else None
         return results

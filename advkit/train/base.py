@@ -15,6 +15,11 @@ A trainer subclass writes only what is specific to it::
     with open_session("advtrain", config) as session:     # advkit.runtime.session
         ClassifierTrainer(config, session).fit()
 
+A training command opens its run, builds its trainer and continues a stopped run in one line::
+
+    with ClassifierTrainer.opened("advtrain", config, session, resume=resume, **session_options) as trainer:
+        trainer.fit()
+
 Exact resume: a checkpoint holds every model, optimizer, the global RNG states, the trainer's data
 generator and whatever :meth:`extra_state` returns (EMA weights, schedulers), so a resumed run draws the
 same batches and noise as an uninterrupted one.
@@ -25,8 +30,9 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 import math
 import signal
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 from torch import nn
@@ -36,7 +42,7 @@ from advkit.runtime import distributed
 from advkit.runtime.checkpoint import (checkpoint_path, load_checkpoint, prune_checkpoints,
                                        resolve_checkpoint, save_checkpoint)
 from advkit.runtime.seeding import rng_state, set_rng_state
-from advkit.runtime.session import config_dict
+from advkit.runtime.session import config_dict, session_for
 from advkit.train.config import RUN_LENGTH_OPTIONS
 
 class Trainer(ABC):
@@ -62,6 +68,24 @@ class Trainer(ABC):
         self.build()
         self._choose_threads()
         self.dist.prepare(self.models, self.optimizers, self.seed)
+
+    @classmethod
+    @contextmanager
+    def opened(cls, command: str, config: Any, session: Any = None, resume: str | Path | None = None,
+               **session_options) -> Iterator["Trainer"]:
+        """The trainer, built in the command's session (``session``, or one opened from ``session_options``: out,
+        quiet, ...) and continued from ``resume`` when given; the session closes when the block ends. What every
+        training command (advtrain, gan train, denoise train, defense train-hgd) shares; ``trainer.session``."""
+        with session_for(command, config, session, resume=resume, **session_options) as opened_session:
+            trainer = cls(config, opened_session)
+            if resume:
+                trainer.resume(resume)
+            yield trainer
+
+    @property
+    def changed_on_resume(self) -> dict[str, list]:
+        """``{option: [stored, new]}`` for the run-length options a resume changed (for results.json)."""
+        return {name: list(values) for name, values in self.changed_options.items()}
 
     SMALL_MODEL = 1_000_000  # parameters: below this a CPU step is too short to split across threads
 
