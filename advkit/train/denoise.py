@@ -8,6 +8,8 @@ Losses per step (minimized; ``y`` noisy, ``x`` clean, ``G(y)`` the estimate)::
 ``--blind`` trains the noise-level-map model (``denoise-blind-unet``, :mod:`advkit.denoise.blind`): each
 crop gets its own sigma, uniform in [0, ``--noise-std-max``], and the first ``--clip-fraction`` of every
 batch is clipped to [0, 1] as an 8-bit file would be; ``--channels 1`` trains on grey images.
+``--data mnist`` / ``fashion-mnist`` (with ``--channels 1``) trains on the whole 28x28 training images, unflipped
+(the purifier ``denoiser:CKPT`` of MagNet, Meng & Chen 2017); ``--val-split N`` holds out the last N of them.
 ``--content-weight 0`` is the source's pure adversarial training; ``--adv-weight 0`` trains G alone on the
 content loss (no D is built). ``--arch original --content-weight 0 --no-d-conditional --no-d-patch
 --noise-mode compat`` is the source's whole setup. The base :class:`~advkit.train.base.Trainer` owns the
@@ -27,6 +29,7 @@ alone (nothing extra to checkpoint).
 
 from __future__ import annotations
 
+import functools
 import math
 from pathlib import Path
 
@@ -44,7 +47,7 @@ from advkit.models.registry import build_model
 from advkit.runtime.amp import autocast, channels_last, training_bf16
 from advkit.runtime.modules import eval_mode
 from advkit.train.base import Trainer
-from advkit.train.denoise_config import DenoiseConfig
+from advkit.train.denoise_config import TENSOR_SETS, DenoiseConfig
 
 
 VAL_SIGMAS = (15.0, 25.0, 50.0)  # --blind: validation PSNR is the mean over these noise levels
@@ -66,8 +69,28 @@ def split_files(data: str, val_split: int) -> tuple[list[Path], list[Path]]:
     return (files[:-val_split], files[-val_split:]) if val_split else (files, [])
 
 
+@functools.lru_cache(maxsize=1)  # read once for the crops and once more for validation: parsing MNIST takes seconds
+def _training_split_uint8(data: str) -> torch.Tensor:
+    from advkit.data import load_dataset
+
+    return load_dataset(data, "train").images.mul(255).round_().to(torch.uint8)  # stored as k / 255: exact
+
+
+def split_tensor_set(data: str, val_split: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(training, held-out) uint8 [N, 1, 28, 28] images of ``data``'s training split (mnist, fashion-mnist): the
+    last ``val_split`` are held out. The test split is never read: it is for the reported numbers only."""
+    images = _training_split_uint8(data)
+    if val_split >= len(images):
+        raise AdvkitError(f"--val-split {val_split} leaves no training image in {data} ({len(images)} images)")
+    return (images[:-val_split], images[-val_split:]) if val_split else (images, images[:0])
+
+
 def training_crops(data: str, crop: int, device: torch.device, mode: str = "RGB", val_split: int = 0) -> ImageCrops:
-    """``--data``: ``stl10`` (torchvision's binary files) or an image folder; crops with all 8 symmetries."""
+    """``--data``: ``stl10`` (torchvision's binary files) or an image folder, crops with all 8 symmetries; or
+    ``mnist`` / ``fashion-mnist``, whole images with none (a flipped 2 or a mirrored shoe is not one)."""
+    if data in TENSOR_SETS:
+        train, _ = split_tensor_set(data, val_split)
+        return ImageCrops(train, crop, device, "none", f"{data} training split")
     if data == "stl10":
         if val_split or mode != "RGB":
             raise AdvkitError("--data stl10 is colour with no held-out split; use an image folder for --val-split / --channels 1")
@@ -115,22 +138,25 @@ class DenoiseTrainer(Trainer):
     def _load_val(self) -> list[tuple[str, torch.Tensor, torch.Tensor, float]]:
         """(name, clean, noisy, sigma) per validation image and noise level (``VAL_SIGMAS`` for --blind)."""
         c = self.config
-        if c.val_split:
-            files = split_files(c.data, c.val_split)[1][: c.val_images]
+        if c.val_split and c.data in TENSOR_SETS:
+            held_out = split_tensor_set(c.data, c.val_split)[1][: c.val_images]
+            first = len(self.data)  # the held-out images follow the training ones in the split
+            images = [(f"{c.data}-train-{first + i}", im.float() / 255) for i, im in enumerate(held_out)]
+        elif c.val_split:
+            images = [(p.name, load_image(p, self.mode)) for p in split_files(c.data, c.val_split)[1][: c.val_images]]
         elif c.val:
             if image_folder(c.val).resolve() == image_folder(c.data).resolve():
                 raise AdvkitError("--val is the training folder: validate on held-out images (--val-split N, or "
                                   "e.g. CBSD68 when training on CBSD432)")
-            files = list_images(image_folder(c.val))[: c.val_images]
+            images = [(p.name, load_image(p, self.mode)) for p in list_images(image_folder(c.val))[: c.val_images]]
         else:
             return []
         out = []
-        for path in files:
-            clean = load_image(path, self.mode)
+        for name, clean in images:
             for sigma in (VAL_SIGMAS if c.blind else (c.noise_std,)):
-                noisy = add_noise(clean, sigma, seed=image_seed(self.seed, path.name), mode=c.noise_mode,
+                noisy = add_noise(clean, sigma, seed=image_seed(self.seed, name), mode=c.noise_mode,
                                   clip=c.clip_fraction == 1)
-                out.append((path.name, clean[None], noisy[None], sigma))
+                out.append((name, clean[None], noisy[None], sigma))
         return out
 
     def _corrupt(self, clean: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor | float]:

@@ -10,6 +10,8 @@ from advkit.errors import AdvkitError
 from advkit.gan.options import LOSSES
 from advkit.train.config import TrainerConfig
 
+TENSOR_SETS = ("mnist", "fashion-mnist")  # --data: whole 28x28 grey training images of advkit.data.load_dataset
+
 
 @dataclass
 class DenoiseConfig(TrainerConfig):
@@ -18,7 +20,8 @@ class DenoiseConfig(TrainerConfig):
     batch_size: int = field(default=64, metadata={"help": "Random crops per batch."})
     sample_every: int = field(default=1000, metadata={"help": "Write a sample grid and validation PSNR every N steps."})
     data: str = field(default="CBSD432", metadata={
-        "help": "Training images: an image folder (random crops + flips) or stl10 (96x96 STL-10, train + unlabeled)."})
+        "help": "Training images: an image folder (random crops + flips), stl10 (96x96 STL-10, train + unlabeled), "
+                "or mnist / fashion-mnist (whole 28x28 training images, never flipped; --channels 1)."})
     val: str = field(default="", metadata={"help": "Validation image folder for PSNR (e.g. CBSD68; '' = none). "
                                                    "Never a folder you report test numbers on."})
     val_images: int = field(default=8, metadata={"help": "Validation images used (the first N of --val)."})
@@ -74,6 +77,13 @@ class DenoiseConfig(TrainerConfig):
             self.clip_fraction = 1.0
         if self.channels not in (1, 3):
             raise AdvkitError(f"--channels must be 3 (colour) or 1 (grey); got {self.channels}")
+        if self.data in TENSOR_SETS:  # whole digits / garments: the crop is the image, and it is grey
+            if self.crop == 96:
+                self.crop = 28  # the default is for photos
+            if self.crop != 28:
+                raise AdvkitError(f"--data {self.data} trains on whole 28x28 images; pass --crop 28, not {self.crop}")
+            if self.channels != 1:
+                raise AdvkitError(f"--data {self.data} is grey; pass --channels 1")
         if self.blind and self.arch != "unet":
             raise AdvkitError(f"--blind trains the U-Net with a noise-level map; drop --arch {self.arch}")
         if self.val_split < 0 or (self.val_split and self.val):
