@@ -47,20 +47,25 @@ def _batched(attack, x: torch.Tensor, y: torch.Tensor, batch_size: int) -> torch
     return torch.cat([attack(x[s:s + batch_size], y[s:s + batch_size]).cpu() for s in range(0, x.shape[0], batch_size)])
 
 
-LOSS_MARGIN = 0.05  # PGD on the classifier alone is weaker than the adaptive cascade (AutoAttack): 1-2 points on
-# a robust MNIST model; a purifier is said to remove robustness only beyond this margin.
+LOSS_MARGIN = 0.05  # points of accuracy a purifier may cost before it is said to remove robustness (100 points:
+# one standard error is about 3 points)
 
 
 def conclusion(accuracy: dict, eps: float, undefended: float | None = None) -> str:
     """One line: "robust" only when the adaptive attacks leave the defended model robust *and* the purifier does not
     leave it less robust than the classifier alone (``undefended``: the classifier's own accuracy on the oblivious
-    attack's examples, no purifier), so a purifier is judged against no defence, not against an absolute bar."""
+    PGD examples, no purifier), so a purifier is judged against no defence, not only against an absolute bar. Like
+    is compared with like: the undefended PGD figure with the adaptive PGD rows (white-box, BPDA, EOT), not with
+    AutoAttack, which is stronger than PGD on the classifier alone too."""
     adaptive = {k: v for k, v in accuracy.items() if k in ADAPTIVE}
     worst_name = min(adaptive, key=adaptive.get)
     worst, oblivious, clean = adaptive[worst_name], accuracy["oblivious"], accuracy["clean"]
-    if undefended is not None and worst < undefended - LOSS_MARGIN:
-        return (f"worse than no defence at eps {eps:g}: {worst:.1%} under {worst_name} through the purifier, against "
-                f"{undefended:.1%} for the classifier alone under PGD; the purifier removes robustness the classifier had")
+    pgd_rows = {k: v for k, v in adaptive.items() if k != "autoattack"}
+    if undefended is not None and pgd_rows and min(pgd_rows.values()) < undefended - LOSS_MARGIN:
+        pgd_name = min(pgd_rows, key=pgd_rows.get)
+        return (f"worse than no defence at eps {eps:g}: {pgd_rows[pgd_name]:.1%} under {pgd_name} PGD through the "
+                f"purifier ({worst:.1%} under {worst_name}), against {undefended:.1%} for the classifier alone under "
+                "the same PGD; the purifier removes robustness the classifier had")
     if worst >= 0.5 * clean and worst >= 0.5:
         own = ""
         if undefended is not None:
