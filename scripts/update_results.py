@@ -44,7 +44,10 @@ def table() -> str:
         if env.get("commit", "unknown") != "unknown":
             machine += f", code {env['commit']}"
         for row in r["rows"]:
-            lines.append(f"| {r['recipe']} | {row['figure']} | {row['published']} | {fmt(row['advkit'])} | "
+            value = fmt(row["advkit"])
+            if "std" in row:  # a --seeds report: the mean is not the whole figure
+                value += f" +- {fmt(row['std'])} (min {fmt(row['min'])}, max {fmt(row['max'])}; seeds {row['seeds']})"
+            lines.append(f"| {r['recipe']} | {row['figure']} | {row['published']} | {value} | "
                          f"{r['data']} | {machine} | `{r['command']}` |")
     return "\n".join(lines)
 
