@@ -49,8 +49,13 @@ def color(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 
 
 def translation(x: torch.Tensor, generator: torch.Generator, ratio: float = TRANSLATION_RATIO) -> torch.Tensor:
+    _, _, h, w = x.shape
+    return shift(x, int(h * ratio + 0.5), int(w * ratio + 0.5), generator)
+
+
+def shift(x: torch.Tensor, max_dy: int, max_dx: int, generator: torch.Generator) -> torch.Tensor:
+    """Each image moved by its own integer offset in [-max_dy, max_dy] x [-max_dx, max_dx], zeros shifted in."""
     b, _, h, w = x.shape
-    max_dy, max_dx = int(h * ratio + 0.5), int(w * ratio + 0.5)
     dy = _randint(-max_dy, max_dy + 1, b, generator, x.device)
     dx = _randint(-max_dx, max_dx + 1, b, generator, x.device)
     # Output pixel (i, j) reads input pixel (i + dy, j + dx); reads from outside the image give 0.

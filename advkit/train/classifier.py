@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 
 from advkit.adversarial.objective import OverfitMonitor, adversarial_objective, trades_objective
-from advkit.gan.diffaugment import translation
+from advkit.gan.diffaugment import shift
 from advkit.train.base import Trainer
 
 
@@ -71,7 +71,7 @@ class ClassifierTrainer(Trainer):
         if c.augment_shift:
             # Per-image shifts (DiffAugment's translation, zeros shifted in): on 5k images PGD-AT's robust training
             # loss goes to ~0 while robust test accuracy stalls (robust overfitting, Rice et al. 2020).
-            x = translation(x, self.generator, ratio=c.augment_shift / x.shape[-1])
+            x = shift(x, c.augment_shift, c.augment_shift, self.generator)
         eps, step_size = c.train_eps(step), c.attack_step or None
         if c.plain:
             loss, parts = F.cross_entropy(net(x), y), {}
