@@ -125,10 +125,10 @@ def evaluate_defense(classifier: nn.Module, purifier: nn.Module, x: torch.Tensor
         robust[name] = _correct(defended, x_adv, y, batch_size) & robust["clean"]
         seconds[name] = round(time.perf_counter() - start, 2)
         if name == "oblivious":  # the same examples against the classifier alone: the no-defence baseline
-            undefended = (_correct(classifier, x_adv, y, batch_size) & _correct(classifier, x, y, batch_size))
+            undefended = (_correct(classifier, x_adv, y, batch_size)
+                          & _correct(classifier, x, y, batch_size)).float().mean().item()
     robust["worst_case"] = torch.stack(list(robust.values())).all(0)
     accuracy = {name: flags.float().mean().item() for name, flags in robust.items()}
     return {"accuracy": accuracy, "robust": {k: v.tolist() for k, v in robust.items()}, "attacks": names,
             "seconds": seconds, "eps": eps, "n": int(x.shape[0]), "differentiable": differentiable,
-            "randomized": randomized, "undefended": undefended.float().mean().item(),
-            "conclusion": conclusion(accuracy, eps, undefended.float().mean().item())}
+            "randomized": randomized, "undefended": undefended, "conclusion": conclusion(accuracy, eps, undefended)}
