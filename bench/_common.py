@@ -120,6 +120,15 @@ def timed(fn, device: torch.device):
     return out, (time.process_time() - cpu_start) if device.type == "cpu" else (time.perf_counter() - start)
 
 
+def add_victim_options(parser) -> None:
+    """The options :func:`model_and_mnist_points` takes (--model, --n) and --device / --seed, for attack benches."""
+    parser.add_argument("--model", default="default",
+                        help="model spec of `advkit eval robustness --model` (default: the shipped MNIST CNN)")
+    parser.add_argument("--n", type=int, default=200, help="the first N official MNIST test digits")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--seed", type=int, default=0)
+
+
 def model_and_mnist_points(model_spec: str, n: int, device: torch.device):
     """(model, test data, x, y): a model spec of `advkit eval robustness --model` and the first n official MNIST
     test digits, on ``device``; the victim and points every attack bench compares on."""

@@ -23,20 +23,16 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import Bench, model_and_mnist_points, timed  # noqa: E402
+from _common import Bench, add_victim_options, model_and_mnist_points, timed  # noqa: E402
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="default",
-                        help="model spec of `advkit eval robustness --model` (default: the shipped MNIST CNN)")
+    add_victim_options(parser)
     parser.add_argument("--eps", default="0.3", help="comma-separated L-inf budgets")
-    parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--pgd-steps", type=int, default=100)
     parser.add_argument("--pgd-restarts", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=500)
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
     from advkit.attacks import predict

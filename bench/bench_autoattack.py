@@ -28,18 +28,14 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import Bench, model_and_mnist_points, timed  # noqa: E402
+from _common import Bench, add_victim_options, model_and_mnist_points, timed  # noqa: E402
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="default",
-                        help="model spec of `advkit eval robustness --model` (default: the shipped MNIST CNN)")
-    parser.add_argument("--n", type=int, default=200)
+    add_victim_options(parser)
     parser.add_argument("--eps", type=float, default=0.3)
     parser.add_argument("--budget", choices=("default", "paper", "both"), default="both")
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
     import torchattacks
