@@ -140,3 +140,34 @@ def test_seeds_run_each_seed_and_report_mean_std_min_max(tmp_path, monkeypatch):
             assert row["std"] == pytest.approx(statistics.stdev(values))
             assert (row["min"], row["max"]) == (min(values), max(values))
     assert "+-" in (out / "report.md").read_text()
+
+
+def test_seeds_resume_keeps_finished_seeds_and_continues_an_interrupted_one(tmp_path, monkeypatch):
+    """`--seeds 0,1,2 --resume` into an --out holding seed 0 (finished) and seed 1 (interrupted after its last
+    checkpoint): seed 0 is not run again, seed 1 continues from its checkpoint, seed 2 runs, and the report
+    aggregates all three exactly as one uninterrupted `--seeds 0,1,2` run does."""
+    monkeypatch.chdir(ROOT)
+    args = ["--smoke", "--device", "cpu", "--quiet"]
+    whole, parts = tmp_path / "whole", tmp_path / "parts"
+    assert _run(["recipe", "run", "ring-gan", "--seeds", "0,1,2", "--out", str(whole), *args]) == 0
+    assert _run(["recipe", "run", "ring-gan", "--seeds", "0", "--out", str(parts), *args]) == 0
+    assert _run(["recipe", "run", "ring-gan", "--seeds", "1", "--out", str(parts), "--resume", *args]) == 0
+    for name in ("report.json", "results.json", "report.md"):  # seed 1 stopped after its checkpoint
+        (parts / "seed-1" / name).unlink()
+    kept = (parts / "seed-0" / "report.json").stat().st_mtime_ns
+    assert _run(["recipe", "run", "ring-gan", "--seeds", "0,1,2", "--out", str(parts), *args]) == 2  # no --resume
+    assert _run(["recipe", "run", "ring-gan", "--seeds", "0,1,2", "--out", str(parts), "--resume", *args]) == 0
+    assert (parts / "seed-0" / "report.json").stat().st_mtime_ns == kept
+    results = json.loads((parts / "seed-1" / "results.json").read_text())
+    assert results["changed_on_resume"] == {}  # continued in place, with the same options
+    rows = lambda root: [(r["figure"], r["per_seed"]) for r in json.loads((root / "report.json").read_text())["rows"]]
+    assert rows(parts) == rows(whole)
+
+
+def test_resume_refuses_a_finished_run_of_another_seed(tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    out = tmp_path / "run"
+    args = ["--smoke", "--device", "cpu", "--quiet"]
+    assert _run(["recipe", "run", "ring-gan", "--seeds", "0", "--out", str(out), *args]) == 0
+    (out / "seed-0").rename(out / "seed-1")  # a finished seed-0 run filed under seed 1
+    assert _run(["recipe", "run", "ring-gan", "--seeds", "1", "--out", str(out), "--resume", *args]) == 2

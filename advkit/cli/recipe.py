@@ -39,11 +39,14 @@ def list_() -> None:
 @click.option("--quiet", is_flag=True, default=False, help="No progress bars; the report only.")
 @click.option("--seeds", default=None, help="Run once per seed (comma list, e.g. 0,1,2) and report mean +- std, "
                                             "min and max of every figure.")
+@click.option("--resume", is_flag=True, default=False,
+              help="Keep what already finished in --out (the run, or each seed's) and continue an interrupted "
+                   "training from its last checkpoint; seeds run as separate processes into one --out this way.")
 @click.option("--use", "uses", multiple=True, metavar="KEY=RUN_DIR",
               help="For a recipe that needs an earlier run ([recipe.requires]): take it from RUN_DIR instead of "
                    "running that recipe first (e.g. --use generator=runs/recipe-dcgan-mnist).")
 def run(name: str, smoke: bool, out: str | None, overwrite: bool, device: str | None, quiet: bool,
-        seeds: str | None, uses: tuple[str, ...]) -> None:
+        seeds: str | None, resume: bool, uses: tuple[str, ...]) -> None:
     """Run recipe NAME end to end and write report.md (published figure beside advkit's) in its run directory."""
     from pathlib import Path
 
@@ -54,6 +57,8 @@ def run(name: str, smoke: bool, out: str | None, overwrite: bool, device: str | 
     from advkit.report import format_figure
     from advkit.runtime.rundir import write_json
 
+    if resume and not out:
+        raise click.BadParameter("--resume continues the run in --out; name it (e.g. --out runs/my-recipe)")
     use = {}
     for item in uses:
         key, sep, folder = item.partition("=")
@@ -66,9 +71,10 @@ def run(name: str, smoke: bool, out: str | None, overwrite: bool, device: str | 
         except ValueError:
             raise click.BadParameter(f"--seeds takes integers separated by commas, e.g. 0,1,2; got {seeds!r}") from None
         outcome = run_recipe_seeds(name, seed_list, smoke=smoke, out=out, device=device, quiet=quiet,
-                                   overwrite=overwrite, use=use)
+                                   overwrite=overwrite, use=use, resume=resume)
     else:
-        outcome = run_recipe(name, smoke=smoke, out=out, device=device, quiet=quiet, overwrite=overwrite, use=use)
+        outcome = run_recipe(name, smoke=smoke, out=out, device=device, quiet=quiet, overwrite=overwrite, use=use,
+                             resume=resume)
     run_dir, report = Path(outcome["run"]), outcome["report"]
     write_json(run_dir / "results.json", outcome["results"])
     console = Console(stderr=True)

@@ -319,12 +319,15 @@ class GANTrainer(Trainer):
     # ------------------------------------------------------------------ checkpointed extras
     def extra_state(self) -> dict:
         return {"fixed_z": self.fixed_z.cpu(), "d_updates": self.d_updates, "g_updates": self.g_updates,
-                "best": {k: v for k, v in self.best.items() if isinstance(v, (int, float))}, "alarms": list(self.alarms)}
+                "best": {k: v for k, v in self.best.items() if isinstance(v, (int, float))}, "alarms": list(self.alarms),
+                # the last step's figures, so a run resumed after its end still reports them
+                "final": {k: v for k, v in self.final.items() if isinstance(v, (int, float))}}
 
     def load_extra_state(self, state: dict) -> None:
         self.fixed_z = state["fixed_z"].to(self.device)
         self.d_updates, self.g_updates = int(state["d_updates"]), int(state["g_updates"])
         self.best, self.alarms = dict(state["best"]), list(state["alarms"])
+        self.final = dict(state.get("final", {}))  # checkpoints before 0.2 lack it
 
 
 def _grad_norm(model: torch.nn.Module) -> torch.Tensor:
