@@ -38,8 +38,7 @@ def measure(dataset: str, data_source: str, n: int) -> list[str]:
     test = load_dataset(dataset, "test", data_source)
     train = load_dataset(dataset, "train", data_source)
     gan_part = take(train, gan_training_split(train), "GAN part")
-    reference, heldout = reference_and_heldout(test, n, seed=0)
-    reference = reference[torch.randperm(len(reference), generator=torch.Generator().manual_seed(1))[:n]]
+    reference, heldout = reference_and_heldout(test, n, seed=0, reference_size=n)  # as `advkit eval gan` splits
     classifier = load_domain_classifier(dataset)
     ref_f, _ = features_and_probs(classifier, test.images[reference])
     held_f, held_p = features_and_probs(classifier, test.images[heldout])

@@ -83,8 +83,6 @@ def domain_report(session: Session, dataset: str, data_source: str, fake, labels
     min(n, half the split) images each. FID, KID, precision / recall / density / coverage (k=5) and IS are computed for
     the first that many samples and for the held-out part against the same reference; domain FID, IS and class or
     mode coverage are also given for all n samples."""
-    import torch
-
     from advkit.data.splits import reference_and_heldout
     from advkit.gan.data import evaluation_reference
     from advkit.gan.metrics.domain import DomainMetric, accuracy
@@ -92,9 +90,7 @@ def domain_report(session: Session, dataset: str, data_source: str, fake, labels
 
     test, _ = evaluation_reference(dataset, data_source, fake.shape[-1])
     n_floor = min(n, len(test) // 2)
-    reference, heldout = reference_and_heldout(test, n_floor, seed=0)
-    # As many reference images as samples: precision / recall / density / coverage assume equal sizes (Naeem et al.).
-    reference = reference[torch.randperm(len(reference), generator=torch.Generator().manual_seed(1))[:n_floor]]
+    reference, heldout = reference_and_heldout(test, n_floor, seed=0, reference_size=n_floor)
     metric = DomainMetric.for_dataset(dataset, test.images[reference], session.device)
     found = metric.evaluate(fake)
     (f_fake, p_fake), (f_ref, _), (f_held, p_held) = (metric.features(x) for x in (

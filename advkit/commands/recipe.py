@@ -106,8 +106,6 @@ def run_recipe(name: str, smoke: bool = False, out: str | Path | None = None, de
     that evaluates an earlier run's output (``[recipe.requires]``) runs that recipe first, unless ``use`` names its
     directory. ``resume``: a run already finished in ``out`` is returned as stored, an interrupted training
     continues from its last checkpoint (exactly, see :mod:`advkit.train.base`), any other command reruns."""
-    import inspect
-
     from advkit.recipes import find_recipe
     from advkit.report import build_report, write_report
     from advkit.runtime.rundir import write_json
@@ -130,7 +128,7 @@ def run_recipe(name: str, smoke: bool = False, out: str | Path | None = None, de
     argv = recipe_argv(recipe.command, {**options, "out": str(run_dir)}, list_options(module.CONFIG))
     started = run_dir.is_dir() and any(run_dir.iterdir())
     checkpointed = any((run_dir / "checkpoints").glob("*.pt"))
-    if resume and checkpointed and "resume" in inspect.signature(module.run).parameters:
+    if resume and checkpointed and getattr(module, "TRAINER", False):  # a trainer's run() takes resume=
         results = module.run(config, out=run_dir, quiet=quiet, resume=run_dir)
     else:  # a command without checkpoints has nothing to continue: it reruns in place
         results = module.run(config, out=run_dir, quiet=quiet, overwrite=overwrite or (resume and started))

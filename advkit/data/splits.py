@@ -65,15 +65,21 @@ def gan_training_split(data: TensorData, share: float = CLASSIFIER_SHARE, seed: 
     return torch.nonzero(content_keys(data.images, seed) >= share).flatten()
 
 
-def reference_and_heldout(data: TensorData, n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+def reference_and_heldout(data: TensorData, n: int, seed: int = 0,
+                          reference_size: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Two disjoint index sets of a test set for ``gan_metric_report``: a held-out split of ``n`` random images
-    (the real "floor", as many as generated samples) and the reference, all the others. Random, not the first
-    n: files may be sorted by class (the offline 5k MNIST subset is)."""
+    (the real "floor", as many as generated samples) and the reference, all the others, or ``reference_size`` of
+    them drawn at random (precision / recall / density / coverage assume sets of equal size, Naeem et al.).
+    Random, not the first n: files may be sorted by class (the offline 5k MNIST subset is)."""
     if not 0 < n < len(data):
         raise AdvkitError(f"the held-out real split needs 0 < n < {len(data)} images (the rest is the reference); "
                           f"got n={n} (lower --n)")
     order = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))
-    return order[n:].sort().values, order[:n].sort().values
+    reference = order[n:].sort().values
+    if reference_size is not None:
+        reference = reference[torch.randperm(len(reference), generator=torch.Generator().manual_seed(seed + 1))
+                              [:reference_size]]
+    return reference, order[:n].sort().values
 
 
 def take(data: TensorData, indices: torch.Tensor, part: str) -> TensorData:

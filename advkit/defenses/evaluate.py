@@ -61,8 +61,8 @@ def conclusion(accuracy: dict, eps: float, undefended: float | None = None) -> s
     worst_name = min(adaptive, key=adaptive.get)
     worst, oblivious, clean = adaptive[worst_name], accuracy["oblivious"], accuracy["clean"]
     pgd_rows = {k: v for k, v in adaptive.items() if k != "autoattack"}
-    if undefended is not None and pgd_rows and min(pgd_rows.values()) < undefended - LOSS_MARGIN:
-        pgd_name = min(pgd_rows, key=pgd_rows.get)
+    pgd_name = min(pgd_rows, key=pgd_rows.get) if pgd_rows else None
+    if undefended is not None and pgd_name is not None and pgd_rows[pgd_name] < undefended - LOSS_MARGIN:
         return (f"worse than no defence at eps {eps:g}: {pgd_rows[pgd_name]:.1%} under {pgd_name} PGD through the "
                 f"purifier ({worst:.1%} under {worst_name}), against {undefended:.1%} for the classifier alone under "
                 "the same PGD; the purifier removes robustness the classifier had")
