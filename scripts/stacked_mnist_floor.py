@@ -24,7 +24,8 @@ def main() -> None:
                              ("test-set triples", test.images)):
             found = metric.evaluate(images)
             print(f"{size or 28} px, {name:<46} {len(images):>6} samples: {found['stacked_modes']} modes, "
-                  f"KL {found['stacked_kl']:.3f}")
+                  f"KL {found['stacked_kl']:.3f} (channel imbalance {found['stacked_kl_channels']:.3f} "
+                  f"+ dependence {found['stacked_kl_dependence']:.3f})")
 
 
 if __name__ == "__main__":

@@ -92,6 +92,18 @@ def test_stacked_mnist_modes_and_data():
     every = stacked_mnist_modes(digits)
     assert every["modes"] == 1000 and every["kl_to_uniform"] == pytest.approx(0.0, abs=1e-12)
     assert stacked_mnist_modes(digits[:10].repeat(100, 1))["modes"] == 10
+    # The KL splits into channel imbalance + dependence. Blue = red: 100 modes, balanced channels, so the whole
+    # KL log(1000) - log(100) is dependence; red fixed to 0: 100 modes, all of it red's imbalance.
+    tied = stacked_mnist_modes(torch.stack([digits[:, 0], digits[:, 1], digits[:, 0]], 1))
+    assert tied["modes"] == 100 and tied["kl_channels"] == pytest.approx([0.0] * 3, abs=1e-12)
+    assert tied["kl_dependence"] == pytest.approx(math.log(10))
+    fixed = stacked_mnist_modes(torch.stack([torch.zeros_like(digits[:, 0]), digits[:, 1], digits[:, 2]], 1))
+    assert fixed["kl_channels"] == pytest.approx([math.log(10), 0.0, 0.0])
+    assert fixed["kl_to_uniform"] == pytest.approx(math.log(10)) and fixed["kl_dependence"] == pytest.approx(0.0, abs=1e-12)
+    # Random channels: dependence >= 0 and the parts add up.
+    noisy = stacked_mnist_modes(torch.randint(10, (500, 3), generator=torch.Generator().manual_seed(0)))
+    assert noisy["kl_dependence"] >= 0
+    assert sum(noisy["kl_channels"]) + noisy["kl_dependence"] == pytest.approx(noisy["kl_to_uniform"])
     # Construction: each channel is a real digit; the label is 100 d_R + 10 d_G + d_B.
     base = TensorData(torch.arange(10.0)[:, None, None, None].expand(10, 1, 4, 4) / 10, torch.arange(10), "x/train", "toy")
     data = stacked_mnist(base, n=200, seed=0)

@@ -119,7 +119,8 @@ def domain_report(session: Session, dataset: str, data_source: str, fake, labels
         line += (f", domain IS {found['domain_is']:.2f}, classes covered "
                  f"{found['classes_covered']}/10, class KL to uniform {found['class_kl']:.3f}")
     else:
-        line += f", Stacked MNIST modes {found['stacked_modes']}/1000, KL {found['stacked_kl']:.3f}"
+        line += (f", Stacked MNIST modes {found['stacked_modes']}/1000, KL {found['stacked_kl']:.3f} "
+                 f"(channel imbalance {found['stacked_kl_channels']:.3f} + dependence {found['stacked_kl_dependence']:.3f})")
     if labels is not None and "domain_is" in found:
         out["label_accuracy"] = float((metric.predict(fake) == labels.cpu()).float().mean())
         line += f", conditional samples classified as their label {100 * out['label_accuracy']:.1f}%"

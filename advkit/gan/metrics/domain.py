@@ -185,7 +185,8 @@ class DomainMetric:
         out = {"domain_fid": frechet_distance(*self.real_stats, *feature_statistics(feats))}
         if self.stacked:
             cover = stacked_mnist_modes(probs.argmax(2))
-            out.update(stacked_modes=cover["modes"], stacked_kl=cover["kl_to_uniform"])
+            out.update(stacked_modes=cover["modes"], stacked_kl=cover["kl_to_uniform"],
+                       stacked_kl_channels=sum(cover["kl_channels"]), stacked_kl_dependence=cover["kl_dependence"])
             return out
         out["domain_is"], out["domain_is_std"] = inception_score(probs, splits=10)
         cover = class_coverage(probs.argmax(1), probs.shape[1])
