@@ -55,7 +55,8 @@ def training_data(config, device: torch.device):
 
         return toys[c.dataset](), None, False
     if c.dataset in DOMAIN_DATASETS:  # the domain classifier's part of the training split is left out
-        data = real_images(c.dataset, "train", c.data_source, c.image_size or None, gan_part=True)
+        data = real_images(c.dataset, "train", c.data_source, c.image_size or None,
+                           stacked=(c.stacked_triples, 0), gan_part=True)
     elif c.dataset in IMAGE_DATASETS:
         from advkit.data import load_dataset
 

@@ -32,6 +32,9 @@ class GANConfig(TrainerConfig):
         "help": "mnist | fashion-mnist | stl10 | stacked-mnist | fake | ring | gaussian1d | an image folder path."})
     data_source: str = field(default="auto", metadata={"help": "MNIST files: auto | offline (5k subset) | full.",
                                                        "choices": ("auto", "offline", "full")})
+    stacked_triples: int = field(default=25_600, metadata={
+        "help": "stacked-mnist: training triples drawn from the digits (25,600 as PacGAN; more triples of the same "
+                "digits make the triples harder for D to memorize)."})
     image_size: int = field(default=0, metadata={"help": "Image size: 28, 32 or 64 (0 = the data's own, 64 for "
                                                          "stl10 and folders)."})
     z_dim: int = field(default=100, metadata={"help": "Noise dimension (z ~ U[-1, 1])."})
@@ -80,7 +83,7 @@ class GANConfig(TrainerConfig):
             raise AdvkitError(f"--arch must be one of {', '.join(ARCHS)}; got {self.arch!r}")
         if self.loss not in LOSSES:
             raise AdvkitError(f"--loss must be one of {', '.join(LOSSES)}; got {self.loss!r}")
-        for name in ("z_dim", "hidden", "base_channels", "g_steps", "grid", "eval_samples", "pack"):
+        for name in ("z_dim", "hidden", "base_channels", "g_steps", "grid", "eval_samples", "pack", "stacked_triples"):
             if getattr(self, name) <= 0:
                 raise AdvkitError(f"--{name.replace('_', '-')} must be a positive integer; got {getattr(self, name)}")
         for name in ("d_steps", "layers", "lr", "d_lr"):
