@@ -2,8 +2,9 @@
 
 KL(mode histogram || uniform over 1,000) mixes two failures: missing or rare digit *combinations*, and a
 skewed digit histogram in each channel. It splits exactly into the channels' KLs (their sum is the KL of the
-product of the three histograms) plus the channels' dependence (:func:`stacked_mnist_modes`); the share of digits the MNIST LeNet labels with a top probability under 0.9 shows how many
-samples are ambiguous (real triples: about 3%).
+product of the three histograms) plus the channels' dependence (:func:`stacked_mnist_modes`); the share of
+digits the MNIST LeNet labels with a top probability under 0.9 shows how many samples are ambiguous (real
+triples: about 3%).
 
     python scripts/stacked_mnist_histograms.py runs/<stacked-mnist run>/checkpoints/step-00020000.pt [--live-g]
     python scripts/stacked_mnist_histograms.py --real [--image-size 32]     # the training triples themselves

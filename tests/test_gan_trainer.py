@@ -363,13 +363,14 @@ def test_gaussian_prior_and_truncation():
 def test_stacked_triples_sets_the_training_set_size():
     """--stacked-triples N: D trains on N triples of the GAN part's digits (25,600 by default, as PacGAN)."""
     from advkit.data import load_dataset
+    from advkit.data.stacked_mnist import PACGAN_TRIPLES
     from advkit.gan.data import training_data
 
     try:
         load_dataset("mnist", "train", "offline")
     except AdvkitError as e:
         pytest.skip(f"offline MNIST absent: {e}")
-    assert GANConfig(dataset="stacked-mnist").stacked_triples == 25_600
+    assert GANConfig(dataset="stacked-mnist").stacked_triples == 25_600 == PACGAN_TRIPLES  # one default everywhere
     data, reference, _ = training_data(GANConfig(dataset="stacked-mnist", data_source="offline", arch="dcgan",
                                                  stacked_triples=300), torch.device("cpu"))
     assert len(data) == 300 and reference.shape[1:] == (3, 28, 28)

@@ -15,13 +15,16 @@ import torch
 from advkit.data.tensors import TensorData, resize_images
 
 
+PACGAN_TRIPLES = 25_600  # the training set size of PacGAN's Stacked MNIST (Lin et al. 2018, Table 2)
+
+
 def stacked_mode(digits: torch.Tensor) -> torch.Tensor:
     """The mode of stacked digits ``[N, 3]`` (R, G, B): ``100 * d_R + 10 * d_G + d_B``, in [0, 1000)."""
     digits = digits.long()
     return digits[:, 0] * 100 + digits[:, 1] * 10 + digits[:, 2]
 
 
-def stacked_mnist(mnist: TensorData, n: int = 25_600, seed: int = 0, image_size: int | None = None) -> TensorData:
+def stacked_mnist(mnist: TensorData, n: int = PACGAN_TRIPLES, seed: int = 0, image_size: int | None = None) -> TensorData:
     """``n`` stacked images, each channel an independent uniform draw from ``mnist`` (a single-channel set),
     resized to ``image_size`` px when given (antialiased, as every resized dataset in advkit)."""
     g = torch.Generator().manual_seed(seed)

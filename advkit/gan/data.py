@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from advkit.data.stacked_mnist import PACGAN_TRIPLES
 from advkit.errors import AdvkitError
 
 IMAGE_DATASETS = ("mnist", "fashion-mnist", "stl10", "stacked-mnist", "fake")
@@ -21,8 +22,8 @@ DOMAIN_DATASETS = ("mnist", "fashion-mnist", "stacked-mnist")  # judged by a dom
 TOY_DATASETS = ("ring", "gaussian1d")
 
 
-def real_images(dataset: str, split: str, data_source: str, image_size: int | None, stacked: tuple[int, int] = (25_600, 0),
-                gan_part: bool = False):
+def real_images(dataset: str, split: str, data_source: str, image_size: int | None,
+                stacked: tuple[int, int] = (PACGAN_TRIPLES, 0), gan_part: bool = False):
     """A labelled image set at ``image_size`` (None: the data's own), [0, 1]. Stacked MNIST is drawn from the MNIST
     split: ``stacked`` = (number of triples, seed). ``gan_part``: only the images a GAN may train on (a training
     split minus the part the domain classifier learned from, :mod:`advkit.data.splits`)."""

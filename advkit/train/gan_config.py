@@ -32,6 +32,7 @@ class GANConfig(TrainerConfig):
         "help": "mnist | fashion-mnist | stl10 | stacked-mnist | fake | ring | gaussian1d | an image folder path."})
     data_source: str = field(default="auto", metadata={"help": "MNIST files: auto | offline (5k subset) | full.",
                                                        "choices": ("auto", "offline", "full")})
+    # = advkit.data.stacked_mnist.PACGAN_TRIPLES, written out so this table imports without torch
     stacked_triples: int = field(default=25_600, metadata={
         "help": "stacked-mnist: training triples drawn from the digits (25,600 as PacGAN; more triples of the same "
                 "digits make the triples harder for D to memorize)."})
