@@ -376,3 +376,5 @@ def test_stacked_triples_sets_the_training_set_size():
     assert len(data) == 300 and reference.shape[1:] == (3, 28, 28)
     with pytest.raises(AdvkitError, match="--stacked-triples"):
         GANConfig(dataset="stacked-mnist", stacked_triples=0)
+    with pytest.raises(AdvkitError, match="--stacked-triples .* drop it"):  # not silently ignored elsewhere
+        GANConfig(dataset="mnist", stacked_triples=1000)

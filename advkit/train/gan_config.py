@@ -17,6 +17,9 @@ from advkit.errors import AdvkitError
 from advkit.gan.options import LOSSES, WASSERSTEIN, parse_policy
 from advkit.train.config import TrainerConfig
 
+# = advkit.data.stacked_mnist.PACGAN_TRIPLES (a test ties them), written out so this table imports without torch
+STACKED_TRIPLES = 25_600
+
 ARCHS = ("mlp", "dcgan")
 IMAGE_DATASETS = ("mnist", "fashion-mnist", "stl10", "stacked-mnist", "fake")
 TOY_DATASETS = ("ring", "gaussian1d")
@@ -32,8 +35,7 @@ class GANConfig(TrainerConfig):
         "help": "mnist | fashion-mnist | stl10 | stacked-mnist | fake | ring | gaussian1d | an image folder path."})
     data_source: str = field(default="auto", metadata={"help": "MNIST files: auto | offline (5k subset) | full.",
                                                        "choices": ("auto", "offline", "full")})
-    # = advkit.data.stacked_mnist.PACGAN_TRIPLES, written out so this table imports without torch
-    stacked_triples: int = field(default=25_600, metadata={
+    stacked_triples: int = field(default=STACKED_TRIPLES, metadata={
         "help": "stacked-mnist: training triples drawn from the digits (25,600 as PacGAN; more triples of the same "
                 "digits make the triples harder for D to memorize)."})
     image_size: int = field(default=0, metadata={"help": "Image size: 28, 32 or 64 (0 = the data's own, 64 for "
@@ -97,6 +99,9 @@ class GANConfig(TrainerConfig):
             raise AdvkitError(f"--ema must be in [0, 1) (0 = off, 0.999 typical); got {self.ema}")
         if self.batch_size % self.pack:
             raise AdvkitError(f"--batch-size {self.batch_size} must be a multiple of --pack {self.pack}")
+        if self.dataset != "stacked-mnist" and self.stacked_triples != STACKED_TRIPLES:
+            raise AdvkitError(f"--stacked-triples sets Stacked MNIST's training set; --dataset {self.dataset} has no "
+                              "triples: drop it or use --dataset stacked-mnist")
         if self.dataset in TOY_DATASETS and self.arch != "mlp":
             raise AdvkitError(f"--dataset {self.dataset} is vector data: use --arch mlp")
         self.diffaugment = ",".join(parse_policy(self.diffaugment))  # checked and canonical before any data loads
