@@ -163,6 +163,17 @@ def test_resume_refuses_changed_options_and_lists_run_length_ones(tmp_path):
     assert longer.step == 6 and longer.changed_options == {"steps": (3, 6)}
 
 
+def test_resume_may_change_device_and_precision_but_not_the_model():
+    """A run started on the CPU in fp32 may continue with --cpu-bf16, or on a GPU (bf16 there by default)."""
+    from advkit.train.base import compare_configs
+
+    stored = {"device": "cpu", "cpu_bf16": False, "bf16": True, "spectral_norm": True}
+    assert compare_configs(stored, {**stored, "device": "cuda", "cpu_bf16": True}, "run") == {
+        "device": ("cpu", "cuda"), "cpu_bf16": (False, True)}
+    with pytest.raises(AdvkitError, match=r"--spectral-norm True -> False"):
+        compare_configs(stored, {**stored, "spectral_norm": False}, "run")
+
+
 def test_a_used_out_is_refused_unless_resumed_or_overwritten(tmp_path):
     _train(tmp_path, "run", 3)
     with pytest.raises(AdvkitError, match="already holds a run; pass --resume"):

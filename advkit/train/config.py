@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 from advkit.errors import AdvkitError
 from advkit.runtime.session import RunConfig
 
-# Options that only say how long to run and how often to report: a resumed run may change them (e.g. train on to
-# more --steps); any other difference from the stored config is refused.
+# Options that only say how long to run, how often to report, and where and in which precision to compute: a
+# resumed run may change them (train on to more --steps, or move from the CPU, fp32, to a GPU, where bf16 is the
+# default); any other difference from the stored config is refused.
 RUN_LENGTH_OPTIONS = ("steps", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints", "eval_samples",
-                      "device", "deterministic", "compile")
+                      "device", "deterministic", "compile", "bf16", "cpu_bf16")
 
 
 @dataclass
