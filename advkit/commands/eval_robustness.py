@@ -7,7 +7,7 @@ point over every attack, and the diagnostics that catch gradient masking (:mod:`
 
 ``--model``: an advkit checkpoint, a TorchScript file, ``torchvision:NAME`` (cached weights) or
 ``package.module:callable`` returning an nn.Module (``--mean/--std`` wrap it in ``Normalized``). ``--data``:
-mnist, fashion-mnist (test splits), an ImageFolder-layout folder, or a .pt/.npz file with ``x`` [N, C, H, W] in
+mnist, fashion-mnist, cifar10, cifar100 (test splits), imagenet:PATH (an ImageNet val folder), an ImageFolder-layout folder, or a .pt/.npz file with ``x`` [N, C, H, W] in
 [0, 1] and ``y``.
 
     >>> from advkit.commands.eval_robustness import RobustnessConfig, run
@@ -40,13 +40,18 @@ class RobustnessConfig(RunConfig):
         "help": "default (the shipped MNIST CNN), an advkit checkpoint, a TorchScript file, torchvision:NAME or "
                 "package.module:callable."})
     data: str = field(default="mnist", metadata={
-        "help": "mnist | fashion-mnist (test split) | an ImageFolder folder | a .pt/.npz file with x and y."})
+        "help": "mnist | fashion-mnist | cifar10 | cifar100 (test split) | imagenet:PATH (val folder; resize 256, "
+                "crop 224) | an ImageFolder folder | a .pt/.npz file with x and y."})
     norm: str = field(default="linf", metadata={"help": "Threat model.", "choices": ("linf", "l2")})
     eps: str = field(default="0.1,0.2,0.3", metadata={"help": "Budgets (comma list; [0, 1] pixel units)."})
     attacks: str = field(default="", metadata={
         "help": "Comma list (default per norm: fgsm,pgd,apgd-ce,apgd-dlr,square,autoattack for linf; "
                 "pgd-l2,cw,deepfool,apgd-ce,apgd-dlr,autoattack for l2)."})
-    n: int = field(default=1000, metadata={"help": "Points evaluated (a seeded random subset; 0: all)."})
+    n: int = field(default=1000, metadata={"help": "Points evaluated (0: all), chosen by --subset."})
+    subset: str = field(default="random", metadata={
+        "help": "Which --n points: random (torch.randperm seeded by --seed) | first (RobustBench's protocol) | "
+                "robustbench (CIFAR: the first n; imagenet:PATH: RobustBench's fixed 5,000-image list) | a list "
+                "file of wnid/filename lines (imagenet:PATH)."})
     mean: str = field(default="", metadata={"help": "Per-channel mean the model expects (wraps it in Normalized)."})
     std: str = field(default="", metadata={"help": "Per-channel std the model expects (with --mean)."})
     batch_size: int = field(default=500, metadata={"help": "Attack batch size."})
@@ -69,12 +74,13 @@ CONFIG = RobustnessConfig
 def run(config: RobustnessConfig, session: Session | None = None, **session_options) -> dict:
     from advkit.robustness.evaluate import evaluate_robustness
     from advkit.robustness.report import write_report
-    from advkit.robustness.specs import load_data, load_model
+    from advkit.robustness.specs import load_data, load_model, subset_description
 
     attacks = [a.strip() for a in config.attacks.split(",") if a.strip()] or None
     with session_for("eval-robustness", config, session, **session_options) as session:
         model = load_model(config.model, session.device, _floats(config.mean, "--mean"), _floats(config.std, "--std"))
-        x, y = load_data(config.data, config.n or None, config.seed)
+        x, y = load_data(config.data, config.n or None, config.seed, config.subset)
+        subset = subset_description(config.data, config.n, config.seed, config.subset, x.shape[0])
         def progress(label: str, done: int, total: int) -> None:
             if session.speaks:
                 session.echo(f"[{done}/{total}] {label}")
@@ -83,5 +89,6 @@ def run(config: RobustnessConfig, session: Session | None = None, **session_opti
                                       config.seed, config.pgd_steps, config.restarts, progress=progress)
         for warning in results["warnings"]:
             session.warn(warning)
-        png, md = write_report(results, session.run.path, f"{config.model} on {config.data} ({config.norm})")
-        return {**results, "model": config.model, "data": config.data, "figure": str(png), "report": str(md)}
+        png, md = write_report(results, session.run.path, f"{config.model} on {config.data} ({config.norm})", subset)
+        return {**results, "model": config.model, "data": config.data, "subset": subset, "figure": str(png),
+                "report": str(md)}

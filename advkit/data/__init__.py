@@ -26,7 +26,7 @@ def __getattr__(name: str) -> Any:
         return fake_dataset
     raise AttributeError(f"module 'advkit.data' has no attribute {name!r}")
 
-DATASETS = ("mnist", "fashion-mnist", "stl10", "fake")
+DATASETS = ("mnist", "fashion-mnist", "stl10", "cifar10", "cifar100", "fake")
 
 
 def load_dataset(name: str, split: str = "train", source: str = "auto", image_size: int | None = None) -> TensorData:
@@ -43,6 +43,10 @@ def load_dataset(name: str, split: str = "train", source: str = "auto", image_si
         from advkit.data.stl10 import load_stl10
 
         data = load_stl10("unlabeled" if split == "unlabeled" else split)
+    elif name in ("cifar10", "cifar100"):
+        from advkit.data.cifar import load_cifar
+
+        data = load_cifar(name, split)
     elif name == "fake":
         # A small test split drawn apart from the training one (smoke tests only).
         test = split == "test"

@@ -9,10 +9,11 @@ except Debian's Fashion-MNIST, which lives where ``apt-get`` put it.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from advkit.data.fetch import file_md5, load_manifest
+from advkit.data.fetch import MANIFESTS, file_md5, load_manifest
 from advkit.data.paths import DENOISE_SETS, assets_root, data_root
 
 BSDS_TERMS = "free for non-commercial research and educational use (Berkeley Segmentation Dataset terms)"
@@ -57,6 +58,11 @@ def catalog() -> list[Entry]:
               "no licence stated (images from ImageNet; research use)", "advkit data fetch stl10",
               {f"stl10_binary/{f}": "" for f in ("train_X.bin", "train_y.bin", "test_X.bin", "unlabeled_X.bin")}, root),
     ]
+    for name in ("cifar10", "cifar100"):
+        manifest = json.loads((MANIFESTS / f"{name}.json").read_text())
+        entries.append(Entry(name, manifest["what"], manifest["archive"]["urls"][0], manifest["licence"],
+                             f"advkit data fetch {name}",
+                             {f"{manifest['folder']}/{f}": m for f, m in manifest["files"].items()}, root))
     for name in DENOISE_SETS:
         manifest = load_manifest(name)
         source = manifest["archive"]["urls"][0] if "archive" in manifest else manifest["base_urls"][0]

@@ -11,7 +11,7 @@ its files with their md5 sums, and where to get them, either
 
 A file is written to a temporary name beside its destination and renamed only once its md5 is right,
 so an interrupted or corrupt download leaves nothing behind, and a rerun skips every file already
-verified. MNIST, Fashion-MNIST and STL-10 come through torchvision's own downloaders (which check md5s).
+verified. MNIST, Fashion-MNIST, STL-10, CIFAR-10 and CIFAR-100 come through torchvision's own downloaders (which check md5s).
 
     >>> fetch_denoise_set("CBSD68")                       # Path(<data root>/denoise/CBSD68), 68 verified PNGs
     >>> fetch_set(load_manifest("Kodak24"), tmp / "K")   # any folder; a test points base_urls at a local server
@@ -37,7 +37,7 @@ from advkit.data.paths import DENOISE_SETS, data_root
 from advkit.errors import AdvkitError
 
 MANIFESTS = Path(__file__).with_name("manifests")
-TORCHVISION_SETS = ("mnist", "fashion-mnist", "stl10")
+TORCHVISION_SETS = ("mnist", "fashion-mnist", "stl10", "cifar10", "cifar100")
 TIMEOUT_S = 30
 _CHUNK = 1 << 16
 
@@ -232,14 +232,18 @@ def _check_derivation(manifest: dict, archive: Path, derived: dict[str, str]) ->
 
 
 def fetch_torchvision(name: str, root: Path | None = None) -> Path:
-    """MNIST, Fashion-MNIST or STL-10 with torchvision's downloader (it checks its own md5s) into the data root."""
-    from torchvision.datasets import MNIST, STL10, FashionMNIST
+    """MNIST, Fashion-MNIST, STL-10 or CIFAR with torchvision's downloader (it checks its own md5s) into the data
+    root; CIFAR is then checked against advkit's manifest too."""
+    from torchvision.datasets import CIFAR10, CIFAR100, MNIST, STL10, FashionMNIST
 
     root = root or data_root()
     _writable_folder(root)
-    url = {"mnist": MNIST.mirrors[0], "fashion-mnist": FashionMNIST.mirrors[0], "stl10": STL10.url}[name]
+    url = {"mnist": MNIST.mirrors[0], "fashion-mnist": FashionMNIST.mirrors[0], "stl10": STL10.url,
+           "cifar10": CIFAR10.url, "cifar100": CIFAR100.url}[name]
     try:
-        if name == "stl10":
+        if name in ("cifar10", "cifar100"):
+            (CIFAR10 if name == "cifar10" else CIFAR100)(str(root), train=False, download=True)
+        elif name == "stl10":
             STL10(str(root), split="train", download=True)
         else:
             for train in (True, False):
@@ -248,4 +252,8 @@ def fetch_torchvision(name: str, root: Path | None = None) -> Path:
         hint = "; offline, install Debian's dataset-fashion-mnist instead" if name == "fashion-mnist" else ""
         lines = [line for line in str(e).splitlines() if line.strip()] or [type(e).__name__]
         raise AdvkitError(f"could not download {name} from {url} ({lines[-1][:100]}): no network?{hint}") from None
+    if name in ("cifar10", "cifar100"):
+        from advkit.data.cifar import cifar_manifest, verify_cifar
+
+        verify_cifar(name, root, cifar_manifest(name))
     return root

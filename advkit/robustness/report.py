@@ -42,12 +42,12 @@ def plot_robust_accuracy(results: dict, path: str | Path, title: str = "") -> Pa
     return path
 
 
-def markdown_report(results: dict, title: str = "", figure: str | None = None) -> str:
+def markdown_report(results: dict, title: str = "", figure: str | None = None, subset: str = "") -> str:
     """report.md text: robust accuracy per eps and attack, the worst case, seconds, and the diagnostics."""
     table = results["robust_accuracy"]
     names = [*results["attacks"], "worst_case"]
     lines = [f"# {title or 'Robustness evaluation'}", "",
-             f"{results['n']} points, norm {results['norm']}, clean accuracy {results['clean_accuracy']:.2%}. "
+             f"{results['n']} points ({subset or 'the points given'}), norm {results['norm']}, clean accuracy {results['clean_accuracy']:.2%}. "
              "A point counts as robust in the worst case only if it survives every attack run at that eps.", ""]
     if figure:
         lines += [f"![robust accuracy vs eps]({figure})", ""]
@@ -60,10 +60,11 @@ def markdown_report(results: dict, title: str = "", figure: str | None = None) -
     return "\n".join(lines) + "\n"
 
 
-def write_report(results: dict, directory: str | Path, title: str = "") -> tuple[Path, Path]:
-    """``robust_accuracy.png`` and ``report.md`` in ``directory``; returns their paths."""
+def write_report(results: dict, directory: str | Path, title: str = "", subset: str = "") -> tuple[Path, Path]:
+    """``robust_accuracy.png`` and ``report.md`` in ``directory`` (``subset``: which points, in words); returns
+    their paths."""
     directory = Path(directory)
     png = plot_robust_accuracy(results, directory / "robust_accuracy.png", title)
     md = directory / "report.md"
-    md.write_text(markdown_report(results, title, png.name))
+    md.write_text(markdown_report(results, title, png.name, subset))
     return png, md

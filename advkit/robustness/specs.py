@@ -9,7 +9,9 @@ Model specs (:func:`load_model`):
 * ``package.module:callable``: a function (or class) that returns an ``nn.Module`` when called with no arguments.
 
 ``mean`` / ``std`` wrap the model in :class:`advkit.attacks.Normalized`, so inputs stay images in [0, 1] and
-budgets are in pixel units. Data specs (:func:`load_data`): ``mnist`` / ``fashion-mnist`` (test splits), an
+budgets are in pixel units. Data specs (:func:`load_data`): ``mnist`` / ``fashion-mnist`` / ``cifar10`` /
+``cifar100`` (test splits; CIFAR via ``advkit data fetch``), ``imagenet:PATH`` (an ImageNet val folder, resized 256
+and centre-cropped 224: :mod:`advkit.data.imagenet`), an
 image folder in torchvision ImageFolder layout (``root/<class>/<image>``), or a ``.pt`` / ``.npz`` file holding
 ``x`` ``[N, C, H, W]`` (or ``[N, H, W]``) floats in [0, 1] or uint8, and integer labels ``y`` ``[N]``.
 
@@ -33,7 +35,8 @@ from torch import nn
 from advkit.errors import AdvkitError
 
 TORCHSCRIPT_SUFFIXES = (".ts", ".jit", ".torchscript")
-NAMED_DATA = ("mnist", "fashion-mnist")
+NAMED_DATA = ("mnist", "fashion-mnist", "cifar10", "cifar100")
+SUBSETS = ("random", "first", "robustbench")  # how --n picks its points (load_data)
 
 
 # ---------------------------------------------------------------------------------------------- models
@@ -123,8 +126,20 @@ def _from_callable(spec: str) -> nn.Module:
 
 
 # ---------------------------------------------------------------------------------------------- data
-def load_data(spec: str, n: int | None = None, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(x [N, C, H, W] float32 in [0, 1], y [N] int64)``; ``n`` draws a seeded random subset (None/0: all)."""
+def load_data(spec: str, n: int | None = None, seed: int = 0, subset: str = "random") -> tuple[torch.Tensor, torch.Tensor]:
+    """``(x [N, C, H, W] float32 in [0, 1], y [N] int64)``; ``n`` points of it (None/0: all) chosen by ``subset``
+    (:data:`SUBSETS`, :func:`subset_description`)."""
+    if subset not in SUBSETS and not (spec.startswith("imagenet:") and Path(subset).is_file()):
+        raise AdvkitError(f"--subset must be one of {', '.join(SUBSETS)} (or, with imagenet:PATH, a list file); got {subset!r}")
+    if n is not None and n < 0:
+        raise AdvkitError(f"--n must be >= 0 (0: every example); got {n}")
+    if spec.startswith("imagenet:"):
+        from advkit.data.imagenet import imagenet_samples, load_samples
+
+        listed = subset not in ("random", "first")
+        samples = imagenet_samples(spec.split(":", 1)[1], subset if listed else None)
+        keep = _chosen(len(samples), n, seed, "first" if listed else subset)
+        return _checked(*load_samples([samples[i] for i in keep.tolist()]), spec)
     if spec in NAMED_DATA:
         from advkit.data import load_dataset
 
@@ -139,14 +154,33 @@ def load_data(spec: str, n: int | None = None, seed: int = 0) -> tuple[torch.Ten
         elif path.exists():
             raise AdvkitError(f"--data {spec}: unsupported file type {path.suffix!r}; pass a .pt or .npz file holding x and y")
         else:
-            raise AdvkitError(f"--data {spec!r} is neither {' nor '.join(NAMED_DATA)}, an image folder, nor an existing .pt/.npz file")
+            raise AdvkitError(f"--data {spec!r} is neither {', '.join(NAMED_DATA)}, imagenet:PATH, an image folder, "
+                              "nor an existing .pt/.npz file")
     x, y = _checked(x, y, spec)
-    if n is not None and n < 0:
-        raise AdvkitError(f"--n must be >= 0 (0: every example); got {n}")
-    if n and n < x.shape[0]:
-        keep = torch.randperm(x.shape[0], generator=torch.Generator().manual_seed(seed))[:n]
-        x, y = x[keep], y[keep]
-    return x, y
+    keep = _chosen(x.shape[0], n, seed, "first" if subset == "robustbench" else subset)
+    return (x[keep], y[keep]) if keep.shape[0] < x.shape[0] else (x, y)
+
+
+def _chosen(total: int, n: int | None, seed: int, subset: str) -> torch.Tensor:
+    """Indices of the points evaluated: the first n, or n drawn by ``torch.randperm(total, seed)`` (all: in order)."""
+    if not n or n >= total:
+        return torch.arange(total)
+    if subset == "first":
+        return torch.arange(n)
+    return torch.randperm(total, generator=torch.Generator().manual_seed(seed))[:n]
+
+
+def subset_description(spec: str, n: int | None, seed: int, subset: str, evaluated: int) -> str:
+    """Which ``evaluated`` points an evaluation of ``--data spec --n n --subset subset`` used (report.md)."""
+    if subset == "robustbench" and spec.startswith("imagenet:"):
+        return f"the first {evaluated} of RobustBench's fixed 5,000-image ImageNet subset"
+    if subset not in SUBSETS:
+        return f"the first {evaluated} images of the list {Path(subset).name}"
+    if not n or n > evaluated:
+        return f"all {evaluated} test points"
+    if subset == "random":
+        return f"{evaluated} test points drawn by torch.randperm with seed {seed}"
+    return f"the first {evaluated} test points" + (" (RobustBench's protocol)" if subset == "robustbench" else "")
 
 
 def _image_folder(root: Path) -> tuple[torch.Tensor, torch.Tensor]:
