@@ -57,27 +57,34 @@ def format_figure(value: Any, row: dict | None = None) -> str:
 
 def build_report(recipe: Recipe, run: Path, argv: list[str], smoke: bool, results: dict[str, Any]) -> dict[str, Any]:
     """The recipe's published figures beside the ones its run measured (``results``: what the command returned)."""
+    from advkit.data.paths import portable
     from advkit.runtime.rundir import plain
 
-    results = plain(results)
-    config = json.loads((run / "config.json").read_text()) if (run / "config.json").exists() else {}
+    results = portable(plain(results))
+    config = portable(json.loads((run / "config.json").read_text()) if (run / "config.json").exists() else {})
     published = recipe.meta.get("published", {})
     measured_paths = recipe.meta.get("measured", {})
     rows = [{"figure": name, "published": published.get(name, "-"),
              "advkit": lookup(results, measured_paths[name]) if name in measured_paths else None}
             for name in dict.fromkeys([*published, *measured_paths])]
     return {"recipe": recipe.name, "title": recipe.title, "paper": recipe.meta.get("paper", ""),
-            "reproduces": recipe.meta.get("reproduces", ""), "smoke": smoke, "command": "advkit " + " ".join(argv),
+            "reproduces": recipe.meta.get("reproduces", ""), "smoke": smoke, "command": portable("advkit " + " ".join(argv)),
             "data": results.get("data") or recipe.meta.get("data", ""), "seed": config.get("seed"),
-            "rows": rows, "config": config, "environment": environment(), "run": str(run)}
+            "rows": rows, "config": config, "environment": environment(), "run": portable(str(run))}
 
 
-def aggregate_seeds(reports: list[dict[str, Any]], seeds: list[int]) -> dict[str, Any]:
-    """One report for several seeds: each figure's mean, std (sample), min, max and per-seed values."""
+def aggregate_seeds(reports: list[dict[str, Any]], seeds: list[int], root: str | Path | None = None) -> dict[str, Any]:
+    """One report for several seeds (runs under ``root``): each figure's mean, std (sample), min, max and per-seed
+    values; its command is the one that reruns them all (``advkit recipe run NAME --seeds 0,1,2``)."""
     import statistics
 
-    merged = {**reports[0], "seed": seeds, "seeds": seeds,
-              "command": " ; ".join(r["command"] for r in reports), "runs": [r["run"] for r in reports]}
+    from advkit.data.paths import portable
+
+    root = portable(str(root if root is not None else Path(reports[0]["run"]).parent))
+    merged = {**reports[0], "seed": seeds, "seeds": seeds, "run": root,
+              "command": f"advkit recipe run {reports[0]['recipe']} --seeds {','.join(map(str, seeds))}"
+                         f"{' --smoke' if reports[0].get('smoke') else ''} --out {root}",
+              "seed_commands": [r["command"] for r in reports], "runs": [r["run"] for r in reports]}
     rows = []
     for i, row in enumerate(reports[0]["rows"]):
         values = [r["rows"][i]["advkit"] for r in reports]

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from advkit.errors import AdvkitError
+from advkit.data.paths import portable_path
 from advkit.recipes import Recipe, all_recipes
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,7 +76,9 @@ def test_recipe_smoke_run(recipe: Recipe, tmp_path, monkeypatch, denoise_sets):
     assert (run / "report.md").is_file() and (run / "results.json").is_file()
     report = json.loads((run / "report.json").read_text())
     assert report["smoke"] is True and report["recipe"] == recipe.name
-    assert "--smoke" not in report["command"] and f"--out {run}" in report["command"]
+    assert "--smoke" not in report["command"] and f"--out {portable_path(run)}" in report["command"]
+    # A report names no path of this machine: the data root is $ADVKIT_DATA, other paths relative or bare names.
+    assert str(tmp_path) not in json.dumps(report) and str(ROOT) not in json.dumps(report)
     rows = {row["figure"]: row["advkit"] for row in report["rows"]}
     absent = [name for name in recipe.meta["measured"] if rows.get(name) is None]
     assert not absent, (f"{recipe.name}: results.json has no value at "
@@ -140,6 +143,7 @@ def test_seeds_run_each_seed_and_report_mean_std_min_max(tmp_path, monkeypatch):
             assert row["std"] == pytest.approx(statistics.stdev(values))
             assert (row["min"], row["max"]) == (min(values), max(values))
     assert "+-" in (out / "report.md").read_text()
+    assert report["command"] == f"advkit recipe run ring-gan --seeds 0,1,2 --smoke --out {portable_path(out)}"
 
 
 def test_seeds_resume_keeps_finished_seeds_and_continues_an_interrupted_one(tmp_path, monkeypatch):

@@ -83,7 +83,9 @@ def run(config: DefenseConfig, session: Session | None = None, **session_options
         results = evaluate_defense(classifier, purifier, x, y, config.eps, config.pgd_steps, config.restarts,
                                    config.eot_samples, config.aa_iter, config.aa_queries, config.batch_size,
                                    config.seed, config.autoattack, progress=progress)
-        title = f"{config.purifier} before {config.classifier} on {config.data}, eps {config.eps:g}"
+        from advkit.data.paths import portable
+
+        title = portable(f"{config.purifier} before {config.classifier} on {config.data}, eps {config.eps:g}")
         png, md = write_report(results, session.run.path, title)
         if session.speaks:
             session.echo("accuracy: " + ", ".join(f"{k} {v:.1%}" for k, v in results["accuracy"].items()))

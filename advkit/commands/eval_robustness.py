@@ -89,6 +89,9 @@ def run(config: RobustnessConfig, session: Session | None = None, **session_opti
                                       config.seed, config.pgd_steps, config.restarts, progress=progress)
         for warning in results["warnings"]:
             session.warn(warning)
-        png, md = write_report(results, session.run.path, f"{config.model} on {config.data} ({config.norm})", subset)
+        from advkit.data.paths import portable
+
+        png, md = write_report(results, session.run.path, portable(f"{config.model} on {config.data} ({config.norm})"),
+                               subset)
         return {**results, "model": config.model, "data": config.data, "subset": subset, "figure": str(png),
                 "report": str(md)}

@@ -107,8 +107,9 @@ def run_recipe(name: str, smoke: bool = False, out: str | Path | None = None, de
     directory. ``resume``: a run already finished in ``out`` is returned as stored, an interrupted training
     continues from its last checkpoint (exactly, see :mod:`advkit.train.base`), any other command reruns."""
     from advkit.recipes import find_recipe
+    from advkit.data.paths import portable
     from advkit.report import build_report, write_report
-    from advkit.runtime.rundir import write_json
+    from advkit.runtime.rundir import plain, write_json
 
     recipe = find_recipe(name)
     if resume and out is not None and not overwrite:
@@ -134,7 +135,7 @@ def run_recipe(name: str, smoke: bool = False, out: str | Path | None = None, de
         results = module.run(config, out=run_dir, quiet=quiet, overwrite=overwrite or (resume and started))
     report = build_report(recipe, run_dir, argv, smoke, results)
     write_report(report, run_dir)
-    write_json(run_dir / "results.json", results)
+    write_json(run_dir / "results.json", portable(plain(results)))
     return {"results": results, "report": report, "run": str(run_dir)}
 
 
@@ -160,7 +161,7 @@ def run_recipe_seeds(name: str, seeds: list[int], smoke: bool = False, out: str 
                           "to replace them, or another --out")
     outcomes = [run_recipe(name, smoke, root / f"seed-{seed}", device, quiet, overwrite, seed, use, resume)
                 for seed in seeds]
-    report = aggregate_seeds([o["report"] for o in outcomes], list(seeds))
+    report = aggregate_seeds([o["report"] for o in outcomes], list(seeds), root)
     write_report(report, ensure_writable(root))
     return {"results": {str(seed): o["results"] for seed, o in zip(seeds, outcomes)}, "report": report,
             "run": str(root)}

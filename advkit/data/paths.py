@@ -21,6 +21,7 @@ To use denoising sets that already sit elsewhere, point ``ADVKIT_DATA`` at a fol
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from advkit.errors import AdvkitError
@@ -76,3 +77,47 @@ def image_folder(name_or_path: str | Path) -> Path:
 def assets_root() -> Path:
     """Files shipped inside the package (default models, sample images)."""
     return Path(__file__).resolve().parents[1] / "assets"
+
+
+def portable_path(path: str | os.PathLike, base: str | os.PathLike | None = None) -> str:
+    """``path`` as a record (report, results.json, docs) can carry to another machine: ``$ADVKIT_DATA/...`` under
+    the data root, relative to ``base`` (default: the working directory) under it, ``~/...`` under the home folder;
+    another absolute path keeps its part from a ``runs`` folder on (``runs/...``), else only its name.
+
+        >>> portable_path(data_root() / "denoise" / "CBSD68")     # '$ADVKIT_DATA/denoise/CBSD68'
+        >>> portable_path("/elsewhere/runs/gan1/config.json")     # 'runs/gan1/config.json'
+    """
+    text = os.fspath(path)
+    given = Path(text).expanduser()
+    if not given.is_absolute() and not text.startswith(".."):
+        return text  # already relative to where the command ran (runs/..., a data set's name)
+    full = Path(os.path.abspath(Path(base or os.getcwd()) / given))
+    anchors = [(Path(os.path.abspath(root)), name) for root, name in
+               [(data_root(), "$ADVKIT_DATA"), (Path(base or os.getcwd()), ""), (Path.home(), "~")]]
+    matching = [(root, name) for root, name in anchors if full == root or root in full.parents]
+    if matching:  # the innermost folder that holds it
+        root, name = max(matching, key=lambda a: len(a[0].parts))
+        rel = full.relative_to(root).as_posix()
+        return (rel if not name else name if rel == "." else f"{name}/{rel}")
+    parts = full.parts
+    if "runs" in parts:
+        return Path(*parts[len(parts) - 1 - parts[::-1].index("runs"):]).as_posix()
+    return full.name
+
+
+# A path inside a word: at its start or after "=", ":" or "," (--out=PATH, denoiser:PATH, comma lists), up to a comma.
+_PATH_IN_WORD = re.compile(r"(?:^|(?<=[=:,]))(?:/(?!/)|~/|\.\./)[^,]*")
+
+
+def portable(value):
+    """``value`` (a report, results, a command line's words) with every path in it made portable
+    (:func:`portable_path`): plain paths, ``--opt=PATH``, ``kind:PATH`` and comma lists, in dicts and lists."""
+    if isinstance(value, dict):
+        return {k: portable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(portable(v) for v in value)
+    if isinstance(value, os.PathLike):
+        return portable_path(value)
+    if not isinstance(value, str) or "/" not in value:
+        return value
+    return " ".join(_PATH_IN_WORD.sub(lambda m: portable_path(m.group(0)), word) for word in value.split(" "))

@@ -31,13 +31,15 @@ def load_generator(path: str | Path, device: str = "cpu") -> tuple[nn.Module, di
 
 def export_generator(ckpt: str | Path, out: str | Path, half: bool = True) -> Path:
     """Write G of ``ckpt`` alone to ``out`` (float16 when ``half``); returns the path written."""
+    from advkit.data.paths import portable
     from advkit.runtime.checkpoint import save_checkpoint
 
     G, payload = load_generator(ckpt)
     spec = payload["models"]["G"]
     try:
-        return save_checkpoint(Path(out), step=payload["step"], config=payload["config"],
+        # The training config travels with the file: its data paths as $ADVKIT_DATA/..., never this machine's.
+        return save_checkpoint(Path(out), step=payload["step"], config=portable(payload["config"]),
                                models={"G": (spec["name"], spec["args"], G.half() if half else G)},
-                               extra={"exported_from": str(ckpt), "dtype": "float16" if half else "float32"})
+                               extra={"exported_from": portable(str(ckpt)), "dtype": "float16" if half else "float32"})
     except OSError as e:
         raise AdvkitError(f"cannot write {out} ({e.strerror}); pass a writable path") from None
