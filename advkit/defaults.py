@@ -22,6 +22,7 @@ from advkit.commands.denoise_eval import DenoiseEvalConfig
 from advkit.commands.eval_gan import EvalGANConfig
 from advkit.commands.fgsm import FGSMConfig
 from advkit.commands.linear import LinearConfig
+from advkit.commands.options import option_default_text
 from advkit.gan.toy1d_config import Toy1DConfig
 from advkit.runtime.session import RunConfig
 from advkit.train.classifier_config import ClassifierConfig
@@ -37,7 +38,8 @@ SESSION_DEFAULTS: dict[str, Any] = {"out": None, "quiet": False}
 
 
 def defaults(command: str) -> dict[str, Any]:
-    """Every default of a command, as the CLI shows them (field names with underscores)."""
+    """Every default of a command, as the CLI shows them (field names with underscores; a parsed field's typed
+    default as its text: ``(0.1, 0.2)`` -> ``"0.1,0.2"``)."""
     if command not in COMMAND_CONFIGS:
         raise KeyError(f"no config for {command!r}; commands: {', '.join(COMMAND_CONFIGS)}")
     values = {}
@@ -46,6 +48,8 @@ def defaults(command: str) -> dict[str, Any]:
             values[f.name] = f.default
         elif f.default_factory is not dataclasses.MISSING:
             values[f.name] = f.default_factory()
+        if f.metadata.get("parsed") and f.name in values:
+            values[f.name] = option_default_text(values[f.name])
     return {**SESSION_DEFAULTS, **values}
 
 

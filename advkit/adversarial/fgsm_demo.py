@@ -182,7 +182,7 @@ def _name(victim: Victim, k: int) -> str:
 
 def image_mode(victim: Victim, config: Any, session: Any) -> dict:
     """Panda-style figures for the given (or shipped) images, plus the honest flip-rate measurement."""
-    eps = config.eps_list()
+    eps = list(config.eps)
     if len(eps) != 1:
         raise AdvkitError("--eps takes one value for single images (a comma list is for --dataset mode)")
     eps = eps[0]
@@ -296,7 +296,7 @@ def dataset_mode(victim: Victim, config: Any, session: Any) -> dict:
     test = load_dataset(config.dataset, "test").subset(config.n)
     device = next(victim.model.parameters()).device
     progress: Callable = lambda it, desc: session.track(it, description=desc)  # noqa: E731
-    rows = robustness(victim.model, test.images.to(device), test.labels.to(device), config.eps_list(),
+    rows = robustness(victim.model, test.images.to(device), test.labels.to(device), list(config.eps),
                       pgd_steps=config.pgd_steps, pgd_restarts=config.pgd_restarts, batch_size=config.batch_size,
                       clip=config.clip, seed=session.seed, progress=progress, amp=config.amp)
     figure = session.run.images / "error_vs_eps.png"

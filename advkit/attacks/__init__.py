@@ -1,5 +1,6 @@
 """Adversarial attacks on [0, 1] images: FGSM, PGD (L-infinity), PGD-L2, CW-L2, DeepFool (L2), APGD / APGD-T
-(L-inf, L2), FAB-T, Square, AutoAttack.
+(L-inf, L2), FAB-T, Square, AutoAttack. Names are imported on first use (``import advkit.attacks`` loads no torch);
+:mod:`advkit.attacks.catalog` lists them for the evaluation and the command line.
 
     >>> from advkit.attacks import FGSM, PGD, AutoAttack
     >>> x_adv = FGSM(model, eps=0.25)(x, y)
@@ -7,16 +8,36 @@
     >>> report = AutoAttack(model, eps=0.3).evaluate(x, y)     # robust accuracy after each attack, per point
 """
 
-from advkit.attacks.apgd import APGD, APGDT
-from advkit.attacks.autoattack import AutoAttack
-from advkit.attacks.base import IMAGENET_MEAN, IMAGENET_STD, Attack, Normalized, eval_mode, predict
-from advkit.attacks.cw import CW
-from advkit.attacks.deepfool import DeepFool
-from advkit.attacks.fab import FAB
-from advkit.attacks.fgsm import FGSM
-from advkit.attacks.pgd import PGD
-from advkit.attacks.pgd_l2 import PGDL2
-from advkit.attacks.square import Square
+from __future__ import annotations
 
-__all__ = ["APGD", "APGDT", "Attack", "AutoAttack", "CW", "DeepFool", "FAB", "FGSM", "IMAGENET_MEAN", "IMAGENET_STD",
-           "Normalized", "PGD", "PGDL2", "Square", "eval_mode", "predict"]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the names below, for type checkers and the layout test's import graph
+    from advkit.attacks.apgd import APGD, APGDT
+    from advkit.attacks.autoattack import AutoAttack
+    from advkit.attacks.base import IMAGENET_MEAN, IMAGENET_STD, Attack, Normalized, eval_mode, predict
+    from advkit.attacks.cw import CW
+    from advkit.attacks.deepfool import DeepFool
+    from advkit.attacks.fab import FAB
+    from advkit.attacks.fgsm import FGSM
+    from advkit.attacks.pgd import PGD
+    from advkit.attacks.pgd_l2 import PGDL2
+    from advkit.attacks.square import Square
+
+_WHERE = {"APGD": "apgd", "APGDT": "apgd", "AutoAttack": "autoattack", "IMAGENET_MEAN": "base", "IMAGENET_STD": "base",
+          "Attack": "base", "Normalized": "base", "eval_mode": "base", "predict": "base", "CW": "cw",
+          "DeepFool": "deepfool", "FAB": "fab", "FGSM": "fgsm", "PGD": "pgd", "PGDL2": "pgd_l2", "Square": "square"}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'advkit.attacks' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"advkit.attacks.{_WHERE[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

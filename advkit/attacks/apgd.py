@@ -59,7 +59,7 @@ def dlr_targeted_loss(logits: torch.Tensor, y: torch.Tensor, target: torch.Tenso
 class APGD(Attack):
     losses = ("ce", "dlr")
 
-    def __init__(self, model, eps: float, norm: str = "Linf", loss: str = "ce", n_iter: int = 100, restarts: int = 1,
+    def __init__(self, model, eps: float, norm: str = "linf", loss: str = "ce", n_iter: int = 100, restarts: int = 1,
                  rho: float = 0.75, momentum: float = 0.75, eot_iter: int = 1, targeted: bool = False,
                  generator: torch.Generator | None = None, amp: bool = False):
         super().__init__(model, eps, targeted=targeted, clip=True, amp=amp, norm=norm)
@@ -131,7 +131,7 @@ class APGD(Attack):
 
     def random_start(self, x: torch.Tensor) -> torch.Tensor:
         dims = tuple(range(1, x.dim()))
-        if self.norm == "Linf":
+        if self.norm == "linf":
             t = (2 * self.draw(x.shape, normal=False) - 1).to(x.device)
             start = x + self.eps * t / t.abs().amax(dim=dims, keepdim=True)
         else:
@@ -142,7 +142,7 @@ class APGD(Attack):
     def project(self, x: torch.Tensor, v: torch.Tensor, l2_slack: float = 0.0) -> torch.Tensor:
         """The point of the eps ball around ``x`` (intersected with [0, 1]) nearest to ``v``. ``l2_slack``: the
         authors' code adds 1e-12 to the norm in the second of its two projections; kept for equal results."""
-        if self.norm == "Linf":
+        if self.norm == "linf":
             return torch.min(torch.max(v, x - self.eps), x + self.eps).clamp(0.0, 1.0)
         d = v - x
         norm = (d ** 2).sum(dim=tuple(range(1, x.dim())), keepdim=True).sqrt()
@@ -150,7 +150,7 @@ class APGD(Attack):
         return (x + d / (norm + 1e-12) * (norm + l2_slack).clamp(max=self.eps)).clamp(0.0, 1.0)
 
     def ascent(self, x: torch.Tensor, x_adv: torch.Tensor, step: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
-        if self.norm == "Linf":
+        if self.norm == "linf":
             return self.project(x, x_adv + step * grad.sign())
         norm = (grad ** 2).sum(dim=tuple(range(1, x.dim())), keepdim=True).sqrt()
         return self.project(x, x_adv + step * grad / (norm + 1e-12))
@@ -242,7 +242,7 @@ class APGDT(APGD):
 
     losses = ("dlr-targeted",)
 
-    def __init__(self, model, eps: float, norm: str = "Linf", n_iter: int = 100, restarts: int = 1,
+    def __init__(self, model, eps: float, norm: str = "linf", n_iter: int = 100, restarts: int = 1,
                  n_target_classes: int = 9, rho: float = 0.75, momentum: float = 0.75, eot_iter: int = 1,
                  generator: torch.Generator | None = None, amp: bool = False):
         super().__init__(model, eps, norm, "dlr-targeted", n_iter, restarts, rho, momentum, eot_iter,

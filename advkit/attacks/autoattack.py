@@ -35,7 +35,7 @@ VERSIONS = ("standard", "rand")
 
 
 class AutoAttack(Attack):
-    def __init__(self, model, eps: float, norm: str = "Linf", version: str = "standard", n_iter: int = 100,
+    def __init__(self, model, eps: float, norm: str = "linf", version: str = "standard", n_iter: int = 100,
                  n_target_classes: int = 9, n_queries: int = 5000, eot_iter: int = 20, seed: int = 0,
                  amp: bool = False):
         super().__init__(model, eps, amp=amp, norm=norm)

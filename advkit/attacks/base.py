@@ -12,7 +12,6 @@ about 1.8/255 of an 8-bit pixel; 1/255 would be 0.0039).
 
 from __future__ import annotations
 
-import math
 from abc import ABC, abstractmethod
 from typing import Callable, TypeVar
 
@@ -23,6 +22,7 @@ from torch import nn
 from advkit.errors import AdvkitError
 from advkit.runtime.amp import autocast
 from advkit.runtime.modules import eval_mode, model_device, model_dtype
+from advkit.values import check_eps, parse_norm
 
 T = TypeVar("T")
 
@@ -50,18 +50,14 @@ class Attack(ABC):
     the model through :meth:`logits`, which feeds it inputs in its own dtype (float16, float64) and returns
     float32 logits, so the attack itself always works on float32 images and float32 gradients.
     ``targeted=True`` makes ``y`` the *target* classes: the attack then lowers their loss.
-    ``norm`` is the ball ``eps`` measures: "Linf" (eps in [0, 1]) or "L2" (any finite eps >= 0).
+    ``norm`` is the ball ``eps`` measures: "linf" (eps in [0, 1]) or "l2" (any finite eps >= 0); any spelling
+    :func:`advkit.values.parse_norm` knows ("Linf", "L2") is accepted and stored as "linf" / "l2".
     """
 
     def __init__(self, model: nn.Module, eps: float, targeted: bool = False, clip: bool = True, amp: bool = False,
-                 norm: str = "Linf"):
-        if norm not in ("Linf", "L2"):
-            raise AdvkitError(f"norm must be 'Linf' or 'L2'; got {norm!r}")
-        if norm == "Linf" and not (eps == eps and 0 <= eps <= 1):
-            raise AdvkitError(f"eps must be in [0, 1] (inputs are images in [0, 1]); got {eps}")
-        if norm == "L2" and not (math.isfinite(eps) and eps >= 0):
-            raise AdvkitError(f"eps must be a finite number >= 0 for an L2 attack; got {eps}")
-        self.model, self.eps, self.targeted, self.clip, self.norm = model, float(eps), targeted, clip, norm
+                 norm: str = "linf"):
+        self.norm = parse_norm(norm)
+        self.model, self.eps, self.targeted, self.clip = model, check_eps(eps, self.norm), targeted, clip
         # Mixed precision for the model's forward/backward (bf16 on CUDA; on the CPU only when asked, for tests).
         # The input, its gradient and the perturbation stay float32: only the sign of the gradient is used.
         self.amp = amp
@@ -142,12 +138,13 @@ def check_labels_shape(x: torch.Tensor, y: torch.Tensor) -> None:
 
 
 def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
-    """(predicted class, its softmax confidence) for a batch, in eval mode, in chunks."""
-    device = model_device(model)
+    """(predicted class, its softmax confidence) for a batch, in eval mode, in chunks (inputs are cast to the
+    model's device and dtype, so a float64 or float16 model takes float32 images)."""
+    device, dtype = model_device(model), model_dtype(model)
     preds, confs = [], []
     with eval_mode(model), torch.no_grad():
         for start in range(0, x.shape[0], batch_size):
-            probs = model(x[start:start + batch_size].to(device)).softmax(dim=1)
+            probs = model(x[start:start + batch_size].to(device, dtype)).float().softmax(dim=1)
             conf, pred = probs.max(dim=1)
             preds.append(pred)
             confs.append(conf)

@@ -24,7 +24,6 @@ import torch.nn.functional as F
 
 from advkit.attacks.base import Attack
 from advkit.errors import AdvkitError
-from advkit.runtime.amp import autocast
 
 
 class CW(Attack):
@@ -56,8 +55,7 @@ class CW(Attack):
             succeeded = torch.zeros(batch, dtype=torch.bool, device=x.device)
             for _ in range(self.steps):
                 x_adv = (torch.tanh(w) + 1) / 2
-                with autocast(x.device, enabled=self.amp, cpu=self.amp):
-                    logits = self.model(x_adv).float()
+                logits = self.logits(x_adv)
                 margin = self.margin(logits, y)
                 squared = (x_adv - x).flatten(1).pow(2).sum(dim=1)
                 loss = (squared + const * margin.clamp(min=-self.kappa)).sum()  # samples are independent

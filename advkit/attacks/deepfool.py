@@ -37,7 +37,7 @@ class DeepFool(Attack):
     def logits_and_jacobian(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Logits ``[B, K]`` and their gradients w.r.t. the input ``[B, K, C, H, W]`` (one backward per class)."""
         x = x.clone().requires_grad_(True)
-        logits = self.model(x)
+        logits = self.logits(x)
         grads = [torch.autograd.grad(logits[:, k].sum(), x, retain_graph=k < logits.shape[1] - 1)[0]
                  for k in range(logits.shape[1])]
         return logits.detach(), torch.stack(grads, dim=1)

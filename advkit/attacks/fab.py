@@ -121,7 +121,7 @@ def project_l2_onto_hyperplane_box(t: torch.Tensor, w: torch.Tensor, b: torch.Te
 
 
 class FAB(Attack):
-    def __init__(self, model, eps: float, norm: str = "Linf", n_iter: int = 100, n_target_classes: int = 9,
+    def __init__(self, model, eps: float, norm: str = "linf", n_iter: int = 100, n_target_classes: int = 9,
                  restarts: int = 1, alpha_max: float = 0.1, eta: float = 1.05, beta: float = 0.9,
                  generator: torch.Generator | None = None, amp: bool = False):
         super().__init__(model, eps, targeted=False, clip=True, amp=amp, norm=norm)
@@ -171,7 +171,7 @@ class FAB(Attack):
             with torch.no_grad():
                 w = grad.flatten(1)
                 b = -gap.detach() + (w * x1.flatten(1)).sum(1)
-                project = project_linf_onto_hyperplane_box if self.norm == "Linf" else project_l2_onto_hyperplane_box
+                project = project_linf_onto_hyperplane_box if self.norm == "linf" else project_l2_onto_hyperplane_box
                 d = project(torch.cat((x1.flatten(1), x0.flatten(1))), torch.cat((w, w)), torch.cat((b, b)))
                 size = self.size(d).clamp_min(1e-8).view(shape)
                 alpha = (size[:m] / (size[:m] + size[m:])).clamp(0.0, self.alpha_max)
@@ -192,11 +192,11 @@ class FAB(Attack):
     def size(self, d: torch.Tensor) -> torch.Tensor:
         """Per-row norm of the attack."""
         d = d.flatten(1)
-        return d.abs().amax(1) if self.norm == "Linf" else (d ** 2).sum(1).sqrt()
+        return d.abs().amax(1) if self.norm == "linf" else (d ** 2).sum(1).sqrt()
 
     def draw(self, shape: torch.Size) -> torch.Tensor:
         """A random direction: uniform in the cube (L-inf) or Gaussian (L2), as the authors draw it."""
-        if self.norm == "Linf":
+        if self.norm == "linf":
             u = torch.rand(shape, generator=self.generator) if self.generator is not None else torch.rand(shape)
             return 2 * u - 1
         return torch.randn(shape, generator=self.generator) if self.generator is not None else torch.randn(shape)

@@ -53,7 +53,7 @@ class PGD(Attack):
     def score(self, x_adv: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(attack succeeded, attacker's objective) per sample: higher is better for the attacker."""
         with torch.no_grad():
-            logits = self.model(x_adv)
+            logits = self.logits(x_adv)  # the model's dtype in, float32 out (a float64 model too)
             loss = torch.nn.functional.cross_entropy(logits, y, reduction="none")
             hit = logits.argmax(1) == y
         return (hit, -loss) if self.targeted else (~hit, loss)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import torch
 
 from advkit.attacks.pgd import PGD
-from advkit.errors import AdvkitError
+from advkit.values import check_eps
 
 TINY = 1e-10  # keeps a zero gradient or perturbation from dividing by zero (torchattacks' eps_for_division)
 
@@ -34,11 +34,10 @@ class PGDL2(PGD):
     def __init__(self, model, eps: float, step: float | None = None, steps: int = 10, restarts: int = 1,
                  random_start: bool = True, targeted: bool = False, clip: bool = True,
                  generator: torch.Generator | None = None, amp: bool = False):
-        if not (eps == eps and 0 <= eps < float("inf")):
-            raise AdvkitError(f"PGD-L2 eps must be a finite L2 norm >= 0 (pixels in [0, 1]); got {eps}")
+        eps = check_eps(eps, "l2")
         # The base class checks an L-inf budget (<= 1); an L2 budget may be larger, so it is set after.
         super().__init__(model, min(eps, 1.0), 1.0, steps, restarts, random_start, targeted, clip, generator, amp)
-        self.eps = float(eps)
+        self.eps, self.norm = eps, "l2"
         self.step = 2.5 * self.eps / steps if step is None else float(step)
 
     def random_init(self, x: torch.Tensor) -> torch.Tensor:

@@ -42,7 +42,7 @@ P_HALVINGS = (10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000)
 
 
 class Square(Attack):
-    def __init__(self, model, eps: float, norm: str = "Linf", n_queries: int = 5000, p_init: float = 0.8,
+    def __init__(self, model, eps: float, norm: str = "linf", n_queries: int = 5000, p_init: float = 0.8,
                  restarts: int = 1, targeted: bool = False, generator: torch.Generator | None = None, amp: bool = False):
         super().__init__(model, eps, targeted=targeted, clip=True, amp=amp, norm=norm)
         if n_queries < 1 or restarts < 1 or not 0 < p_init <= 1:
@@ -92,7 +92,7 @@ class Square(Attack):
 
     def run_once(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(best image, its margin) per point after at most ``n_queries`` queries."""
-        x_best = self.linf_start(x) if self.norm == "Linf" else self.l2_start(x)
+        x_best = self.linf_start(x) if self.norm == "linf" else self.l2_start(x)
         margin = self.margin(self.logits(x_best), y)
         out_adv, out_margin = x_best.clone(), margin.clone()
         active = (margin > 0).nonzero()[:, 0]
@@ -100,7 +100,7 @@ class Square(Attack):
         for query in range(self.n_queries):
             if active.numel() == 0:
                 break
-            propose = self.linf_proposal if self.norm == "Linf" else self.l2_proposal
+            propose = self.linf_proposal if self.norm == "linf" else self.l2_proposal
             x_new = propose(x_act, best_act, self.window_fraction(query))
             margin_new = self.margin(self.logits(x_new), y_act)
             improved = margin_new < margin_act

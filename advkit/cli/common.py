@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 import click
 
-from advkit.commands.options import is_list_field, option_name
+from advkit.commands.options import field_help, is_list_field, option_default_text, option_name
 from advkit.errors import AdvkitError
 
 RESERVED_RECIPE_KEYS = {"command", "recipe"}  # which command a recipe runs; its metadata table
@@ -56,6 +56,8 @@ class AdvkitGroup(click.Group):
 # --------------------------------------------------------------------------- dataclass -> options
 def _click_type(spec: dataclasses.Field, hint: Any) -> tuple[Any, bool]:
     """(click type, is_flag) for a dataclass field's annotation."""
+    if spec.metadata.get("parsed"):  # typed in the config, typed as text here (advkit.values parses it)
+        return str, False
     if spec.metadata.get("choices"):
         return click.Choice(list(spec.metadata["choices"]), case_sensitive=False), False
     if spec.metadata.get("exists") or spec.metadata.get("folder"):
@@ -86,11 +88,12 @@ def options_from(config_cls: type, exclude: tuple[str, ...] = ()) -> Callable:
                 continue
             default = spec.default if spec.default is not dataclasses.MISSING else (
                 spec.default_factory() if spec.default_factory is not dataclasses.MISSING else None)
+            default = option_default_text(default) if spec.metadata.get("parsed") else default
             name = option_name(spec)
             decls = [f"{name}/--no-{name[2:]}"] if is_flag else [name]
             fn = click.option(*decls, spec.name, type=None if is_flag else ctype, default=default, multiple=multiple,
                               required=bool(spec.metadata.get("required")), show_default=not multiple and default is not None,
-                              help=spec.metadata.get("help", ""))(fn)
+                              help=field_help(spec))(fn)
         return fn
 
     return decorate

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from advkit.commands.denoise_eval import AMP_HELP, MODEL_HELP, SHIPPED
-from advkit.denoise.options import check_noise_std
 from advkit.errors import AdvkitError
 from advkit.runtime.session import RunConfig, Session, session_for
+from advkit.values import parse_noise_level
 
 RUN_DIR = False  # writes its images into ``out``, not a run directory
 
@@ -30,8 +30,8 @@ class DenoiseApplyConfig(RunConfig):
     ckpt: str | None = field(default=None, metadata={"help": "Checkpoint (default: the shipped model).", "exists": True})
     model: str | None = field(default=None, metadata={
         "help": MODEL_HELP + " Default: blind and blind-grey, each for the images it fits.", "choices": SHIPPED})
-    noise_std: str = field(default="auto", metadata={
-        "help": "Noise std on the 0-255 scale, or auto: estimated per image and printed."})
+    noise_std: float | str = field(default="auto", metadata={
+        "help": "Noise std on the 0-255 scale, or auto: estimated per image and printed.", "parsed": True})
     add_noise: float = field(default=0.0, metadata={
         "help": "Demo: first add Gaussian noise of this std (0-255 scale) and save the noisy image too."})
     tile: int = field(default=512, metadata={"help": "Tile size for large images."})
@@ -39,19 +39,13 @@ class DenoiseApplyConfig(RunConfig):
 
     def sigma(self) -> float | None:
         """The given noise level, or None for auto."""
-        if self.noise_std == "auto":
-            return None
-        try:
-            return float(self.noise_std)
-        except ValueError:
-            raise AdvkitError(f"--noise-std must be auto or a number on the 0-255 scale; got {self.noise_std!r}") from None
+        return None if self.noise_std == "auto" else self.noise_std
 
     def __post_init__(self) -> None:
         if not self.images:
             raise AdvkitError("pass at least one image file to denoise")
-        for sigma in (self.sigma(), self.add_noise or None):
-            if sigma is not None:
-                check_noise_std(sigma)
+        self.noise_std = parse_noise_level(self.noise_std)
+        self.add_noise = parse_noise_level(self.add_noise, "--add-noise", allow_auto=False)
         if self.tile < 8:
             raise AdvkitError(f"--tile must be >= 8; got {self.tile}")
 

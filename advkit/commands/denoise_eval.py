@@ -15,10 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from advkit.commands.values import parse_eps_list
-from advkit.denoise.options import MODES, check_noise_std
+from advkit.denoise.options import MODES
 from advkit.errors import AdvkitError
 from advkit.runtime.session import RunConfig, Session, session_for
+from advkit.values import parse_noise_levels
 
 RUN_DIR = True
 AMP_HELP = ("16-bit autocast (bf16; float16 on GPUs without bf16). On this project's CPU (AVX512-BF16) 2x faster for "
@@ -35,7 +35,8 @@ class DenoiseEvalConfig(RunConfig):
                 "repeatable.", "option": "--set", "required": True})
     ckpt: str | None = field(default=None, metadata={"help": "Checkpoint (default: the shipped model).", "exists": True})
     model: str | None = field(default=None, metadata={"help": MODEL_HELP + " Default quality.", "choices": SHIPPED})
-    noise_std: str = field(default="50", metadata={"help": "Noise std(s) on the 0-255 scale, e.g. 15,25,50."})
+    noise_std: tuple[float, ...] = field(default=(50.0,), metadata={
+        "help": "Noise std(s) on the 0-255 scale, e.g. 15,25,50.", "parsed": True})
     noise_mode: str = field(default="iid", metadata={"help": "iid, or the source's compat corruption.", "choices": MODES})
     clip: bool = field(default=False, metadata={"help": "Clamp noisy inputs to [0, 1] (what 8-bit files do)."})
     clip_row: bool = field(default=False, metadata={
@@ -53,13 +54,8 @@ class DenoiseEvalConfig(RunConfig):
     tile: int = field(default=512, metadata={"help": "Tile size for large images."})
     amp: bool = field(default=False, metadata={"help": AMP_HELP})
 
-    def sigmas(self) -> list[float]:
-        return parse_eps_list(self.noise_std, "--noise-std", high=255)
-
     def __post_init__(self) -> None:
-        self.noise_std = str(self.noise_std)
-        for sigma in self.sigmas():
-            check_noise_std(sigma)
+        self.noise_std = parse_noise_levels(self.noise_std)
         if not self.sets:
             raise AdvkitError("--set DIR is required (a folder of test images; repeat --set for several)")
         if self.limit is not None and self.limit < 1 or self.tile < 8:
@@ -83,7 +79,7 @@ def run(config: DenoiseEvalConfig, session: Session | None = None, **session_opt
         raise AdvkitError(f"--baselines: unknown method {unknown[0]!r}; choose from {', '.join(BASELINES)} (or none)")
     with session_for("denoise-eval", config, session, **session_options) as session:
         G, path, payload = load_denoiser(config.ckpt, session.device, shipped=config.model)
-        for sigma in config.sigmas():
+        for sigma in config.noise_std:
             warning = sigma_mismatch(payload, sigma)
             if warning:
                 session.warn(warning)
@@ -101,7 +97,7 @@ def run(config: DenoiseEvalConfig, session: Session | None = None, **session_opt
         clips = (config.clip, True) if config.clip_row and not config.clip else (config.clip,)
         for name in config.sets:
             folder = image_folder(name)
-            for sigma in config.sigmas():
+            for sigma in config.noise_std:
                 for clip in clips:
                     label = f"denoise eval {Path(folder).name} sigma {sigma:g}{' clipped' if clip else ''}"
                     results = evaluate_folder(folder, methods, sigma, config.seed, config.limit, config.noise_mode,
@@ -110,7 +106,7 @@ def run(config: DenoiseEvalConfig, session: Session | None = None, **session_opt
                     all_results.append(results)
                     markdown.append(to_markdown(results))
         header = (f"# advkit denoise eval\n\nmodel: {path} (step {payload['step']}); noise: {config.noise_mode}, sigma "
-                  f"{config.noise_std}, clip {config.clip}{' (+ clipped rows)' if config.clip_row else ''}, seed "
+                  f"{','.join(f'{v:g}' for v in config.noise_std)}, clip {config.clip}{' (+ clipped rows)' if config.clip_row else ''}, seed "
                   f"{config.seed}; device {session.device}, {precision}"
                   f"{', x8 self-ensemble' if config.self_ensemble else ''}\n\n")
         (session.run.path / "results.md").write_text(header + "\n".join(markdown))

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from advkit.errors import AdvkitError
 from advkit.runtime.session import RunConfig, Session, session_for
+from advkit.values import parse_one_eps
 
 RUN_DIR = True
 
@@ -34,7 +35,7 @@ class DefenseConfig(RunConfig):
                 "| hgd:CKPT (a defense train-hgd checkpoint) | defense-gan:CKPT (a gan train checkpoint)."})
     data: str = field(default="mnist", metadata={
         "help": "mnist | fashion-mnist (test split) | an ImageFolder folder | a .pt/.npz file with x and y."})
-    eps: float = field(default=0.3, metadata={"help": "L-inf budget ([0, 1] pixel units)."})
+    eps: float = field(default=0.3, metadata={"help": "L-inf budget ([0, 1] pixel units; 0.3 or 8/255).", "parsed": True})
     n: int = field(default=200, metadata={"help": "Points evaluated (a seeded random subset; 0: all)."})
     pgd_steps: int = field(default=20, metadata={"help": "Steps of every PGD attack (oblivious, white-box, BPDA, EOT)."})
     restarts: int = field(default=1, metadata={"help": "Random restarts of every PGD attack."})
@@ -48,8 +49,9 @@ class DefenseConfig(RunConfig):
     gan_lr: float = field(default=0.01, metadata={"help": "Defense-GAN: step size of the projection's descent on z."})
 
     def __post_init__(self) -> None:
-        if not 0 < self.eps <= 1:
-            raise AdvkitError(f"--eps must be in (0, 1] (L-inf, pixels in [0, 1]); got {self.eps}")
+        self.eps = parse_one_eps(self.eps)
+        if self.eps == 0:
+            raise AdvkitError("--eps must be > 0 here: a defence is evaluated under attack (e.g. 0.3 or 8/255)")
         if self.n < 0:
             raise AdvkitError(f"--n must be >= 0 (0: every example); got {self.n}")
         positive = {"--pgd-steps": self.pgd_steps, "--restarts": self.restarts, "--eot-samples": self.eot_samples,

@@ -11,16 +11,17 @@ mnist, fashion-mnist, cifar10, cifar100 (test splits), imagenet:PATH (an ImageNe
 [0, 1] and ``y``.
 
     >>> from advkit.commands.eval_robustness import RobustnessConfig, run
-    >>> run(RobustnessConfig(model="default", data="mnist", eps="0.1,0.3", n=200))["robust_accuracy"]["0.3"]
+    >>> run(RobustnessConfig(model="default", data="mnist", eps="0.1,8/255", n=200))["robust_accuracy"]["0.1"]
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from advkit.commands.values import parse_eps_list
+from advkit.attacks.catalog import attack_names, attacks_help
 from advkit.errors import AdvkitError
 from advkit.runtime.session import RunConfig, Session, session_for
+from advkit.values import parse_eps, parse_norm
 
 RUN_DIR = True
 
@@ -43,10 +44,9 @@ class RobustnessConfig(RunConfig):
         "help": "mnist | fashion-mnist | cifar10 | cifar100 (test split) | imagenet:PATH (val folder; resize 256, "
                 "crop 224) | an ImageFolder folder | a .pt/.npz file with x and y."})
     norm: str = field(default="linf", metadata={"help": "Threat model.", "choices": ("linf", "l2")})
-    eps: str = field(default="0.1,0.2,0.3", metadata={"help": "Budgets (comma list; [0, 1] pixel units)."})
-    attacks: str = field(default="", metadata={
-        "help": "Comma list (default per norm: fgsm,pgd,apgd-ce,apgd-dlr,square,autoattack for linf; "
-                "pgd-l2,cw,deepfool,apgd-ce,apgd-dlr,autoattack for l2)."})
+    eps: tuple[float, ...] = field(default=(0.1, 0.2, 0.3), metadata={
+        "help": "Budgets in [0, 1] pixel units: a comma list, fractions allowed (0.1,0.2 or 8/255).", "parsed": True})
+    attacks: tuple[str, ...] = field(default=(), metadata={"help": attacks_help, "parsed": True})
     n: int = field(default=1000, metadata={"help": "Points evaluated (0: all), chosen by --subset."})
     subset: str = field(default="random", metadata={
         "help": "Which --n points: random (torch.randperm seeded by --seed) | first (RobustBench's protocol) | "
@@ -58,11 +58,10 @@ class RobustnessConfig(RunConfig):
     pgd_steps: int = field(default=40, metadata={"help": "PGD steps."})
     restarts: int = field(default=1, metadata={"help": "Random restarts of PGD and APGD."})
 
-    def eps_list(self) -> list[float]:
-        return parse_eps_list(self.eps, high=1.0 if self.norm == "linf" else 1e6)
-
     def __post_init__(self) -> None:
-        self.eps_list()
+        self.norm = parse_norm(self.norm)
+        self.eps = parse_eps(self.eps, self.norm)
+        self.attacks = tuple(attack_names(self.attacks, self.norm)) if self.attacks else ()
         if self.n < 0 or self.batch_size < 1 or self.pgd_steps < 1 or self.restarts < 1:
             raise AdvkitError("--n must be >= 0; --batch-size, --pgd-steps and --restarts positive")
         _floats(self.mean, "--mean"), _floats(self.std, "--std")
@@ -76,7 +75,6 @@ def run(config: RobustnessConfig, session: Session | None = None, **session_opti
     from advkit.robustness.report import write_report
     from advkit.robustness.specs import load_data, load_model, subset_description
 
-    attacks = [a.strip() for a in config.attacks.split(",") if a.strip()] or None
     with session_for("eval-robustness", config, session, **session_options) as session:
         model = load_model(config.model, session.device, _floats(config.mean, "--mean"), _floats(config.std, "--std"))
         x, y = load_data(config.data, config.n or None, config.seed, config.subset)
@@ -85,7 +83,7 @@ def run(config: RobustnessConfig, session: Session | None = None, **session_opti
             if session.speaks:
                 session.echo(f"[{done}/{total}] {label}")
 
-        results = evaluate_robustness(model, x, y, config.eps_list(), attacks, config.norm, config.batch_size,
+        results = evaluate_robustness(model, x, y, config.eps, config.attacks or None, config.norm, config.batch_size,
                                       config.seed, config.pgd_steps, config.restarts, progress=progress)
         for warning in results["warnings"]:
             session.warn(warning)

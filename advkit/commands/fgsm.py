@@ -18,16 +18,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from advkit.commands.values import parse_eps_list
 from advkit.errors import AdvkitError
 from advkit.runtime.session import RunConfig, Session, session_for
+from advkit.values import parse_eps
 
 RUN_DIR = True
 
 
 @dataclass
 class FGSMConfig(RunConfig):
-    eps: str = field(default="0.007", metadata={"help": "L-inf budget(s) in [0,1] pixel units; comma list in dataset mode."})
+    eps: tuple[float, ...] = field(default=(0.007,), metadata={
+        "help": "L-inf budget(s) in [0,1] pixel units (0.007 or 2/255); comma list in dataset mode.", "parsed": True})
     model: str = field(default="default", metadata={
         "help": "'default' (shipped MNIST CNN), a torchvision ImageNet classifier (googlenet, resnet50, ...) or a checkpoint."})
     image: str = field(default="", metadata={"help": "Image file to attack (default: the shipped test digits / cat photo)."})
@@ -42,11 +43,8 @@ class FGSMConfig(RunConfig):
     batch_size: int = field(default=500, metadata={"help": "Attack batch size."})
     amp: bool = field(default=False, metadata={"help": "Mixed precision (bf16 autocast) for the attacked model's passes."})
 
-    def eps_list(self) -> list[float]:
-        return parse_eps_list(self.eps)
-
     def __post_init__(self) -> None:
-        self.eps_list()
+        self.eps = parse_eps(self.eps)
         if self.dataset not in ("", "mnist", "fashion-mnist"):
             raise AdvkitError(f"--dataset must be mnist or fashion-mnist (the test split is attacked); got {self.dataset!r}")
         if self.n <= 0 or self.batch_size <= 0 or self.pgd_steps < 0 or self.pgd_restarts < 1:

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from advkit.commands.values import parse_eps_list
 from advkit.errors import AdvkitError
 from advkit.runtime.session import RunConfig, Session, session_for
+from advkit.values import parse_eps
 
 RUN_DIR = True
 
@@ -27,16 +27,14 @@ RUN_DIR = True
 @dataclass
 class LinearConfig(RunConfig):
     target: int = field(default=3, metadata={"help": "Class every digit is pushed towards."})
-    eps: str = field(default="0.02,0.05,0.1,0.15,0.2,0.25", metadata={"help": "Comma list of L-inf budgets."})
+    eps: tuple[float, ...] = field(default=(0.02, 0.05, 0.1, 0.15, 0.2, 0.25), metadata={
+        "help": "L-inf budgets: a comma list, fractions allowed (8/255).", "parsed": True})
     figure_eps: float = field(default=0.15, metadata={"help": "eps of the before/after digit figure."})
     epochs: int = field(default=20, metadata={"help": "SGD epochs of the softmax regression."})
     n: int = field(default=10000, metadata={"help": "Test images attacked."})
 
-    def eps_list(self) -> list[float]:
-        return parse_eps_list(self.eps)
-
     def __post_init__(self) -> None:
-        self.eps_list()
+        self.eps = parse_eps(self.eps)
         if not 0 <= self.target <= 9:
             raise AdvkitError(f"--target must be a digit class 0-9; got {self.target}")
         if not 0 <= self.figure_eps <= 1 or self.epochs <= 0 or self.n <= 0:
@@ -72,7 +70,7 @@ def run(config: LinearConfig, session: Session | None = None, **session_options)
         clean_error = (pred != labels).float().mean().item()
         session.echo(f"2. Breaking a linear classifier: softmax regression trained on the {train.source} "
                      f"({config.epochs} epochs), test error {clean_error:.2%} on {len(test)} images of the {test.source}")
-        rows = target_success(model, images, labels, config.target, config.eps_list())
+        rows = target_success(model, images, labels, config.target, list(config.eps))
         w = model.linear.weight.detach()
         others = [c for c in range(10) if c != config.target]
         mean_l1 = torch.stack([(w[config.target] - w[c]).abs().sum() for c in others]).mean().item()

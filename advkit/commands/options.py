@@ -25,8 +25,21 @@ def fields_by_option(config_cls: type) -> dict[str, dataclasses.Field]:
 
 
 def is_list_field(config_cls: type, spec: dataclasses.Field) -> bool:
+    """A repeatable option (``--set A --set B``). A field with ``parsed`` metadata is typed in the config but given
+    as one text (``--eps 0.1,8/255``) that its ``__post_init__`` parses (:mod:`advkit.values`)."""
     hint = typing.get_type_hints(config_cls)[spec.name]
-    return typing.get_origin(hint) in (list, tuple)
+    return typing.get_origin(hint) in (list, tuple) and not spec.metadata.get("parsed")
+
+
+def option_default_text(value: Any) -> Any:
+    """How a parsed field's default is shown and passed on the command line: ``(0.1, 0.2)`` -> ``"0.1,0.2"``."""
+    return ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value) if isinstance(value, tuple) else value
+
+
+def field_help(spec: dataclasses.Field) -> str:
+    """A field's help text; a callable help is asked each time (help that lists a catalog's rows)."""
+    text = spec.metadata.get("help", "")
+    return text() if callable(text) else text
 
 
 def config_from_options(config_cls: type, options: dict[str, Any], source: str = "options"):

@@ -18,8 +18,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from advkit.denoise.apply import denoise_tensor, is_blind
+from advkit.denoise.apply import denoise_tensor
 from advkit.errors import AdvkitError
+from advkit.values import takes_noise_level
 
 
 class Denoiser(nn.Module):
@@ -27,7 +28,7 @@ class Denoiser(nn.Module):
 
     def __init__(self, model: nn.Module):
         super().__init__()
-        if is_blind(model):
+        if takes_noise_level(model):
             raise AdvkitError("a blind denoiser needs a noise level per image; use a sigma-specific model "
                               "(the shipped fast / quality, or `denoise train` without --blind)")
         self.model = model

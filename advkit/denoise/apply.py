@@ -32,11 +32,7 @@ from advkit.denoise.tiling import exact_margin, tiled_apply
 from advkit.errors import AdvkitError
 from advkit.runtime.amp import inference_autocast
 from advkit.runtime.modules import model_device
-
-
-def is_blind(model: nn.Module) -> bool:
-    """True for a model told the noise level (it takes ``sigma``)."""
-    return bool(getattr(model, "takes_noise_level", False))
+from advkit.values import takes_noise_level
 
 
 def trained_sigma(payload: dict) -> float | None:
@@ -73,7 +69,7 @@ def denoise_tensor(model: nn.Module, noisy: torch.Tensor, sigma: float | torch.T
     device = model_device(model)
     with inference_autocast(device, amp):
         out = tiled_apply(model.eval(), noisy.float(), tile, exact_margin(model), output_device="cpu",
-                          sigma=sigma if is_blind(model) else None)
+                          sigma=sigma if takes_noise_level(model) else None)
     return out.float().clamp_(0, 1)  # in place: a fresh buffer, and a 24 MP photo's copy would be 288 MB more
 
 
@@ -92,7 +88,7 @@ def denoise_image(models: nn.Module | Sequence[nn.Module], image: ImageData, sig
         sigma, source = estimate_sigma(image.pixels), "estimated"
         notes.append(f"noise level estimated: sigma {sigma:.1f} (0-255 scale)")
     check_sigma(float(sigma))
-    if not is_blind(model):
+    if not takes_noise_level(model):
         trained = trained_sigma(payload or {})
         # an estimate is off by a few percent: only a clear difference is worth a warning
         tolerance = 0.5 if source == "given" or trained is None else 0.2 * trained

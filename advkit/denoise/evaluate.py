@@ -36,6 +36,7 @@ from advkit.denoise.tiling import exact_margin, tiled_apply
 from advkit.errors import AdvkitError
 from advkit.runtime.amp import inference_autocast
 from advkit.runtime.modules import model_device
+from advkit.values import takes_noise_level
 
 Method = Callable[[np.ndarray, float], np.ndarray]  # (noisy [H, W, C] in [0, 1] units, sigma 0-255) -> estimate
 
@@ -65,7 +66,7 @@ def model_method(model: nn.Module, tile: int = 512, margin: int | None = None, a
     device = model_device(model)
     inference_autocast(device, amp)  # refuse an unsupported --amp now, before any work
     margin = exact_margin(model) if margin is None else margin
-    blind = bool(getattr(model, "takes_noise_level", False))
+    blind = takes_noise_level(model)
 
     @torch.no_grad()
     def denoise(noisy: np.ndarray, sigma: float) -> np.ndarray:

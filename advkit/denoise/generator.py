@@ -35,6 +35,7 @@ from torch import nn
 from advkit.denoise.options import NORMS
 from advkit.errors import AdvkitError
 from advkit.models.registry import register_model
+from advkit.values import takes_noise_level
 
 
 def _norm(kind: str, channels: int) -> nn.Module:
@@ -221,7 +222,7 @@ def receptive_field(model: nn.Module, size: int = 257) -> int:
             p.uniform_(0.0, 0.05)
     x = torch.rand(1, probe.config.channels, size, size, dtype=torch.float64, requires_grad=True)
     with torch.enable_grad():  # callers may be inside no_grad (inference)
-        out = probe(x, 25.0) if getattr(probe, "takes_noise_level", False) else probe(x)
+        out = probe(x, 25.0) if takes_noise_level(probe) else probe(x)
         out[0, :, size // 2, size // 2].sum().backward()
     touched = torch.nonzero(x.grad.abs().sum((0, 1)).sum(1))
     return int(touched.max() - touched.min() + 1)

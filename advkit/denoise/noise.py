@@ -31,8 +31,9 @@ from __future__ import annotations
 
 import torch
 
-from advkit.denoise.options import MODES, check_noise_std
+from advkit.denoise.options import MODES
 from advkit.errors import AdvkitError
+from advkit.values import parse_noise_level
 
 
 def check_sigma(sigma: float | torch.Tensor) -> None:
@@ -41,7 +42,7 @@ def check_sigma(sigma: float | torch.Tensor) -> None:
         if sigma.dim() > 1 or sigma.isnan().any() or (sigma < 0).any() or (sigma > 255).any():
             raise AdvkitError("per-image noise stds must be a [B] tensor of values in [0, 255] (0-255 pixel scale)")
         return
-    check_noise_std(sigma)
+    parse_noise_level(sigma, allow_auto=False)
 
 
 def _per_image(value: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:

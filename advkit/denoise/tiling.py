@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from advkit.errors import AdvkitError
+from advkit.values import takes_noise_level
 
 
 def _round_up(value: int, multiple: int) -> int:
@@ -42,7 +43,7 @@ def tiled_apply(model: nn.Module, image: torch.Tensor, tile: int = 512, margin: 
     ``image`` may stay on the CPU while the model is on a GPU: each window is moved to the model's device,
     so only one window's activations are ever held there.
     """
-    takes_sigma = bool(getattr(model, "takes_noise_level", False))
+    takes_sigma = takes_noise_level(model)
     if takes_sigma and sigma is None:
         raise AdvkitError("this blind denoiser needs the noise level: pass sigma (0-255 scale, or estimate it with "
                           "advkit.denoise.estimate.estimate_sigma)")

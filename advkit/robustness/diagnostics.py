@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from advkit.runtime.modules import eval_mode, model_device
+from advkit.runtime.modules import eval_mode, model_device, model_dtype
 
 BLACK_BOX = ("square",)
 ENSEMBLES = ("autoattack",)  # contains the black-box attack itself
@@ -76,7 +76,7 @@ def unbounded_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, norm:
     eps = 1.0 if norm == "linf" else math.sqrt(x[0].numel())
     x_adv = _pgd(model, eps, 20, norm, generator)(x, y)
     with eval_mode(model), torch.no_grad():
-        accuracy = (model(x_adv).argmax(1).cpu() == y.cpu()).float().mean().item()
+        accuracy = (model(x_adv.to(model_dtype(model))).argmax(1).cpu() == y.cpu()).float().mean().item()
     if accuracy > UNBOUNDED_MAX_ACCURACY:
         return [f"PGD-20 at eps={eps:g} ({norm}, a ball holding every image) leaves {accuracy:.1%} of {x.shape[0]} "
                 f"points classified correctly instead of ~0: the attack cannot follow the gradient (masked or "
@@ -92,7 +92,7 @@ def pgd_loss_curve(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: floa
     for k in checkpoints:
         x_adv = x if k == 0 else _pgd(model, eps, k, norm, None, random_start=False)(x, y)
         with eval_mode(model), torch.no_grad():
-            losses.append(F.cross_entropy(model(x_adv.to(device)), y.to(device)).item())
+            losses.append(F.cross_entropy(model(x_adv.to(device, model_dtype(model))).float(), y.to(device)).item())
     return losses
 
 

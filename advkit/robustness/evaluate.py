@@ -1,16 +1,10 @@
 """Robust accuracy per budget and attack, and the worst case per point (a point counts as robust at eps only if it
 survives every attack run at eps), with gradient-masking diagnostics (advkit.robustness.diagnostics).
 
-Attacks by norm (``norm="linf"`` or ``"l2"``; budgets in [0, 1] pixel units):
-
-* L-inf: ``fgsm``, ``pgd`` (PGD-40, Madry et al.), ``apgd-ce``, ``apgd-dlr``, ``apgd-t``, ``square``, ``autoattack``;
-* L2: ``pgd-l2`` (``pgd`` is accepted as its name), ``cw``, ``deepfool``, ``apgd-ce``, ``apgd-dlr``, ``apgd-t``,
-  ``autoattack`` (``square`` where the installed Square supports L2).
-
-CW and DeepFool are minimum-norm attacks: they run once, and a point falls at eps when their perturbation fools the
-model with an L2 norm <= eps. APGD, Square and AutoAttack live in ``advkit.attacks.apgd`` / ``square`` /
-``autoattack``; when a module is missing, its attacks are skipped with a warning (the worst case then rests on
-fewer attacks, which the warning says). Every attack is run on the points classified correctly without attack.
+The attacks, their norms and which run by default are the rows of :mod:`advkit.attacks.catalog` (``norm="linf"``
+or ``"l2"``; budgets in [0, 1] pixel units). Minimum-norm attacks (CW, DeepFool) run once, and a point falls at eps
+when their perturbation fools the model with an L2 norm <= eps. Every attack is run on the points classified
+correctly without attack.
 
     >>> results = evaluate_robustness(model, x, y, [0.1, 0.2, 0.3], norm="linf", seed=0)
     >>> results["robust_accuracy"]["0.3"]        # {"fgsm": 0.9, "pgd": 0.85, ..., "worst_case": 0.83}
@@ -19,92 +13,24 @@ fewer attacks, which the warning says). Every attack is run on the points classi
 
 from __future__ import annotations
 
-import inspect
 import time
 from typing import Callable
 
 import torch
 from torch import nn
 
+from advkit.attacks.catalog import ATTACKS, attack_names
 from advkit.errors import AdvkitError
-
-LINF_ATTACKS = ("fgsm", "pgd", "apgd-ce", "apgd-dlr", "apgd-t", "square", "autoattack")
-L2_ATTACKS = ("pgd-l2", "cw", "deepfool", "apgd-ce", "apgd-dlr", "apgd-t", "square", "autoattack")
-DEFAULT_ATTACKS = {"linf": ("fgsm", "pgd", "apgd-ce", "apgd-dlr", "square", "autoattack"),
-                   "l2": ("pgd-l2", "cw", "deepfool", "apgd-ce", "apgd-dlr", "autoattack")}
-MINIMUM_NORM = ("cw", "deepfool")
-BLACK_BOX = ("square",)
-OPTIONAL_MODULES = {"apgd-ce": "apgd", "apgd-dlr": "apgd", "apgd-t": "apgd", "square": "square", "autoattack": "autoattack"}
-
-
-def attack_names(attacks, norm: str) -> list[str]:
-    """Validated attack names for ``norm`` (None: the defaults); unknown or wrong-norm names raise AdvkitError."""
-    if norm not in DEFAULT_ATTACKS:
-        raise AdvkitError(f"norm must be linf or l2; got {norm!r}")
-    names = list(DEFAULT_ATTACKS[norm] if attacks is None else ([attacks] if isinstance(attacks, str) else attacks))
-    known = LINF_ATTACKS if norm == "linf" else L2_ATTACKS
-    out = []
-    for name in names:
-        name = "pgd-l2" if (norm == "l2" and name == "pgd") else name
-        if name not in set(LINF_ATTACKS) | set(L2_ATTACKS):
-            raise AdvkitError(f"unknown attack {name!r}; choose from {', '.join(known)}")
-        if name not in known:
-            raise AdvkitError(f"attack {name!r} is not defined for the {norm} norm; choose from {', '.join(known)}")
-        if name not in out:
-            out.append(name)
-    if not out:
-        raise AdvkitError("no attacks to run; name at least one")
-    return out
-
-
-def _construct(cls, model, **kwargs):
-    """``cls(model, **kwargs)`` with only the keywords its constructor takes (the optional attacks' signatures
-    are another module's business; what they do not take they default)."""
-    params = inspect.signature(cls.__init__).parameters
-    if not any(p.kind == p.VAR_KEYWORD for p in params.values()):
-        kwargs = {k: v for k, v in kwargs.items() if k in params}
-    return cls(model, **kwargs)
+from advkit.values import parse_eps, parse_norm
 
 
 def build_attack(name: str, model: nn.Module, eps: float, norm: str, generator: torch.Generator, seed: int = 0,
                  pgd_steps: int = 40, restarts: int = 1):
-    """An attack object (callable ``(x, y) -> x_adv``) by name; ImportError when its optional module is missing."""
-    big_norm = {"linf": "Linf", "l2": "L2"}[norm]
-    if name == "fgsm":
-        from advkit.attacks import FGSM
-        return FGSM(model, eps)
-    if name == "pgd":
-        from advkit.attacks import PGD
-        return PGD(model, eps, steps=pgd_steps, restarts=restarts, generator=generator)
-    if name == "pgd-l2":
-        from advkit.attacks.pgd_l2 import PGDL2
-        return PGDL2(model, eps, steps=pgd_steps, restarts=restarts, generator=generator)
-    if name == "cw":  # the paper's 9 x 10,000 Adam steps would take hours on a CPU; these settings find
-        from advkit.attacks.cw import CW  # smaller perturbations than PGD-L2's budget (tests/test_attacks_l2.py)
-        return CW(model, c=0.1, steps=100, search_steps=5, lr=0.05)
-    if name == "deepfool":
-        from advkit.attacks.deepfool import DeepFool
-        return DeepFool(model, steps=50, overshoot=0.02)
-    if name in ("apgd-ce", "apgd-dlr"):
-        from advkit.attacks.apgd import APGD
-        return _construct(APGD, model, eps=eps, norm=big_norm, loss=name.split("-")[1], restarts=restarts,
-                          generator=generator)
-    if name == "apgd-t":
-        try:
-            from advkit.attacks.apgd import APGDT
-        except ImportError:  # an APGD with a targeted flag instead of its own class
-            from advkit.attacks.apgd import APGD
-            return _construct(APGD, model, eps=eps, norm=big_norm, loss="dlr", targeted=True, generator=generator)
-        return _construct(APGDT, model, eps=eps, norm=big_norm, restarts=restarts, generator=generator)
-    if name == "square":
-        from advkit.attacks.square import Square
-        if norm == "l2" and "norm" not in inspect.signature(Square.__init__).parameters:
-            raise ImportError("the installed Square attack is L-inf only")
-        return _construct(Square, model, eps=eps, norm=big_norm, generator=generator)
-    if name == "autoattack":
-        from advkit.attacks.autoattack import AutoAttack
-        return _construct(AutoAttack, model, eps=eps, norm=big_norm, seed=seed, version="standard")
-    raise AdvkitError(f"unknown attack {name!r}")
+    """The attack object (callable ``(x, y) -> x_adv``) of catalog row ``name``, with the run's settings."""
+    if name not in ATTACKS:
+        raise AdvkitError(f"unknown attack {name!r}; choose from {', '.join(ATTACKS)}")
+    return ATTACKS[name].build(model, eps=eps, norm=parse_norm(norm), steps=pgd_steps, restarts=restarts,
+                               generator=generator, seed=seed)
 
 
 def _fooled(model: nn.Module, x: torch.Tensor, y: torch.Tensor, attack, batch_size: int) -> torch.Tensor:
@@ -140,10 +66,9 @@ def evaluate_robustness(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps_
     from advkit.attacks import predict
     from advkit.robustness.specs import check_pair
 
+    norm = parse_norm(norm)
     names = attack_names(attacks, norm)
-    eps_list = [float(e) for e in eps_list]
-    if not eps_list or any(not (e == e and 0 <= e < float("inf")) or (norm == "linf" and e > 1) for e in eps_list):
-        raise AdvkitError(f"eps must be a non-empty list of budgets >= 0 (<= 1 for linf); got {eps_list}")
+    eps_list = list(parse_eps(eps_list, norm, "eps"))
     if batch_size < 1:
         raise AdvkitError(f"batch size must be positive; got {batch_size}")
     check_pair(model, x, y)
@@ -158,17 +83,9 @@ def evaluate_robustness(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps_
     xc, yc = x[idx], y[idx]
     n = x.shape[0]
 
-    available, minimum_norms = [], {}
+    available, minimum_norms = names, {}
     for name in names:
-        try:
-            build_attack(name, model, max(eps_list), norm, generator, seed, pgd_steps, restarts)
-        except ImportError as e:
-            module = OPTIONAL_MODULES.get(name, name)
-            warnings.append(f"{name} skipped: advkit.attacks.{module} is not available ({e}); the worst case rests "
-                            "on the other attacks only")
-            continue
-        available.append(name)
-        if name in MINIMUM_NORM:  # run once for every eps
+        if ATTACKS[name].minimum_norm:  # run once for every eps
             began = time.perf_counter()
             attack = build_attack(name, model, 0.0, norm, generator, seed, pgd_steps, restarts)
             minimum_norms[name] = _minimum_norms(model, xc, yc, attack, batch_size)
@@ -212,32 +129,23 @@ def evaluate_robustness(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps_
 
 def strongest_attack_error(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, quick: bool = False,
                            seed: int = 0, batch_size: int = 500) -> dict:
-    """Error under the strongest L-inf attack installed, for training reports: AutoAttack (standard); with
-    ``quick``, APGD-CE (3 restarts) and APGD-T, worst case per point; without advkit.attacks.apgd / autoattack,
-    PGD-40 with 5 restarts (2 when quick) and a note that this is weaker than AutoAttack.
+    """Error under the strongest L-inf attack, for training reports: AutoAttack (standard); with ``quick``,
+    APGD-CE (3 restarts) and APGD-T, worst case per point.
 
-    Returns ``{"strong_attack": name, "strong_attack_error": fraction, "strong_attack_note": text}``."""
-    generator = torch.Generator().manual_seed(seed)
-    note = ""
-    try:
-        if quick:
-            attacks = [build_attack("apgd-ce", model, eps, "linf", generator, seed, restarts=3),
-                       build_attack("apgd-t", model, eps, "linf", generator, seed)]
-            label = "APGD-CE (3 restarts) + APGD-T"
-        else:
-            attacks = [build_attack("autoattack", model, eps, "linf", generator, seed)]
-            label = "AutoAttack (standard)"
-    except ImportError:
-        restarts = 2 if quick else 5
-        label = f"PGD-40 x {restarts} restarts"
-        attacks = [build_attack("pgd", model, eps, "linf", generator, seed, pgd_steps=40, restarts=restarts)]
-        note = ("advkit.attacks.apgd / autoattack are not installed: robust error from PGD with restarts, a lower "
-                "bound that AutoAttack usually raises")
+    Returns ``{"strong_attack": name, "strong_attack_error": fraction, "strong_attack_note": ""}``."""
     from advkit.attacks import predict
 
+    generator = torch.Generator().manual_seed(seed)
+    if quick:
+        attacks = [build_attack("apgd-ce", model, eps, "linf", generator, seed, restarts=3),
+                   build_attack("apgd-t", model, eps, "linf", generator, seed)]
+        label = "APGD-CE (3 restarts) + APGD-T"
+    else:
+        attacks = [build_attack("autoattack", model, eps, "linf", generator, seed)]
+        label = "AutoAttack (standard)"
     fooled = predict(model, x, batch_size)[0].cpu() != y.cpu()
     for attack in attacks:
         idx = (~fooled).nonzero().squeeze(1)
         if idx.numel():
             fooled[idx] = _fooled(model, x[idx], y[idx], attack, batch_size)
-    return {"strong_attack": label, "strong_attack_error": fooled.float().mean().item(), "strong_attack_note": note}
+    return {"strong_attack": label, "strong_attack_error": fooled.float().mean().item(), "strong_attack_note": ""}

@@ -235,11 +235,11 @@ def _checked(x, y, spec: str) -> tuple[torch.Tensor, torch.Tensor]:
 
 def check_pair(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> int:
     """The model's number of classes, after checking that it takes ``x`` and that every label is one of them."""
-    from advkit.runtime.modules import model_device
+    from advkit.runtime.modules import model_device, model_dtype
 
     try:
         with torch.no_grad():
-            out = model(x[:2].to(model_device(model)))
+            out = model(x[:2].to(model_device(model), model_dtype(model)))
     except Exception as e:  # noqa: BLE001 - shape/channel mismatches surface as many exception types
         raise AdvkitError(f"the model rejects inputs of shape {list(x.shape[1:])} ({type(e).__name__}: "
                           f"{str(e).strip().splitlines()[0][:100]}); pass data the model was trained on") from None

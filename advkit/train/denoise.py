@@ -48,6 +48,7 @@ from advkit.runtime.amp import autocast, channels_last, training_bf16
 from advkit.runtime.modules import eval_mode
 from advkit.train.base import Trainer
 from advkit.train.denoise_config import TENSOR_SETS, DenoiseConfig
+from advkit.values import takes_noise_level
 
 
 VAL_SIGMAS = (15.0, 25.0, 50.0)  # --blind: validation PSNR is the mean over these noise levels
@@ -171,7 +172,7 @@ class DenoiseTrainer(Trainer):
         return noisy, sigma
 
     def _generate(self, noisy: torch.Tensor, sigma: torch.Tensor | float) -> torch.Tensor:
-        return self.G(noisy, sigma) if self.config.blind else self.G(noisy)
+        return self.G(noisy, sigma) if takes_noise_level(self.G) else self.G(noisy)
 
     def _autocast(self):
         return autocast(self.device, enabled=self._bf16, cpu=True)  # _bf16 already says where

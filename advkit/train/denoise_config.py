@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from advkit.denoise.options import ARCHS, MODES, NORMS, check_noise_std
+from advkit.denoise.options import ARCHS, MODES, NORMS
 from advkit.errors import AdvkitError
 from advkit.gan.options import LOSSES
 from advkit.train.config import TrainerConfig
+from advkit.values import parse_noise_level
 
 TENSOR_SETS = ("mnist", "fashion-mnist")  # --data: whole 28x28 grey training images of advkit.data.load_dataset
 
@@ -69,8 +70,8 @@ class DenoiseConfig(TrainerConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check_noise_std(self.noise_std)
-        check_noise_std(self.noise_std_max)
+        self.noise_std = parse_noise_level(self.noise_std, allow_auto=False)
+        self.noise_std_max = parse_noise_level(self.noise_std_max, "--noise-std-max", allow_auto=False)
         if not 0 <= self.clip_fraction <= 1:
             raise AdvkitError(f"--clip-fraction must be in [0, 1]; got {self.clip_fraction}")
         if self.clip:
