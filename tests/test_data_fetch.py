@@ -204,10 +204,14 @@ def test_data_list_names_sources_licences_and_the_data_root(tmp_path, monkeypatc
         Image.fromarray(crop).save(tmp_path / "denoise" / "Set12" / name)
     result = CliRunner().invoke(command, ["list"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
-    lines = {line.split("│")[1].strip(): line for line in result.output.splitlines() if line.count("│") > 3}
+    lines = {line.split()[0]: line for line in result.output.splitlines() if line.startswith(" ")}
     assert set(DENOISE_SETS) | {"mnist", "fashion-mnist", "stl10"} <= set(lines)
-    assert "BSR_bsds500.tgz" in result.output and "r0k.us/graphics/kodak" in result.output  # Kodak's origin
     assert "2/12" in lines["Set12"] and "0/68" in lines["CBSD68"]
+    assert f"data root: {tmp_path} (from ADVKIT_DATA)" in " ".join(result.output.split())
+    result = CliRunner().invoke(command, ["list", "--verbose"], env={"COLUMNS": "200"})  # sources and licences
+    assert result.exit_code == 0, result.output
+    assert "Set12 (2/12 files present)" in result.output and "CBSD68 (0/68 files present)" in result.output
+    assert "BSR_bsds500.tgz" in result.output and "r0k.us/graphics/kodak" in result.output  # Kodak's origin
     assert "non-commercial research" in result.output and "CC BY-SA 3.0" in result.output and "MIT" in result.output
     assert f"data root: {tmp_path} (from ADVKIT_DATA)" in " ".join(result.output.split())
     bad = CliRunner().invoke(command, ["fetch", "Set12", "CBSD500"])  # checked before any download

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from advkit.attacks import FGSM, IMAGENET_MEAN, IMAGENET_STD, Normalized, predict
-from advkit.data.paths import assets_root
+from advkit.data.paths import assets_root, portable_path
 from advkit.errors import AdvkitError
 
 DEFAULT_CHECKPOINT = "mnist-cnn.pt"
@@ -236,17 +236,17 @@ def image_mode(victim: Victim, config: Any, session: Any) -> dict:
     results.update({"flip_rate": rate, "flip_rate_measured_on": pool_name, "eps_flipping_half": half,
                     "input_dimensions": dims})
     for r in rows:
-        flip = (f"; flips to {r['flip_pred']} ({r['flip_conf']:.1%}) at eps={r['eps_to_flip']:.3f}"
-                if r["eps_to_flip"] is not None else "; no eps <= 1 flips it")
-        session.echo(f"{Path(r['image']).name}: {r['pred']} ({r['conf']:.1%}) -> {r['adv_pred']} ({r['adv_conf']:.1%})"
-                     f" at eps={eps:g}{flip}")
+        flip = (f"; flips to {r['flip_pred']} ({r['flip_conf']:.0%}) at eps={r['eps_to_flip']:.3f}"
+                if r["eps_to_flip"] is not None else "; no eps <= 1 flips it")  # one line of 80 columns
+        session.echo(f"{Path(r['image']).name}: {r['pred']} ({r['conf']:.0%}) -> {r['adv_pred']} ({r['adv_conf']:.0%})"
+                     f"{flip}")
     session.echo(f"eps={eps:g} flips {rate:.1%} of the predictions on {pool_name}; "
                  + (f"eps={half:.3f} would flip half." if half is not None else "even eps=1 flips fewer than half."))
     if victim.kind == "mnist" and eps < 0.05:
         session.echo(f"(0.007 was the paper's eps on 224x224x3 = 150528-dimensional ImageNet inputs, where the score moves "
                      f"by eps*||w||_1 summed over every dimension; these inputs have {dims}, so with weights of similar size the same eps "
                      f"moves the score ~{150528 // dims}x less.)")
-    session.echo(f"figure: {figure}")
+    session.echo(f"figure: {portable_path(figure)}")
     return results
 
 
@@ -301,7 +301,7 @@ def dataset_mode(victim: Victim, config: Any, session: Any) -> dict:
                       clip=config.clip, seed=session.seed, progress=progress, amp=config.amp)
     figure = session.run.images / "error_vs_eps.png"
     _error_plot(rows, figure, victim.name)
-    session.echo(f"figure: {figure}")
+    session.echo(f"figure: {portable_path(figure)}")
     return {"model": victim.name, "model_source": victim.source, "dataset": test.source, "n": len(test),
             "clip": config.clip, "amp": config.amp, "pgd_steps": config.pgd_steps, "pgd_restarts": config.pgd_restarts, "rows": rows,
             "figure": str(figure)}

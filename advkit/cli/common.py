@@ -151,6 +151,13 @@ def _load_recipe_defaults(ctx: click.Context, value: str) -> None:
         ctx.default_map = {**(ctx.default_map or {}), **recipe_default_map(ctx.command, recipe, f"recipe {value}")}
 
 
+def verbose_option(fn: Callable) -> Callable:
+    """--verbose: the long form of a command's output (every column and row, whole values)."""
+    return click.option("--verbose", "-v", is_flag=True, default=False,
+                        help="Long output: every column and row of the tables, whole values (default: what fits "
+                             "the terminal).")(fn)
+
+
 def session_options(fn: Callable, out: bool = True, resume: bool = False) -> Callable:
     """--recipe, --quiet, --out/--overwrite (commands with a run directory) and --resume (trainers)."""
     if resume:
@@ -158,6 +165,7 @@ def session_options(fn: Callable, out: bool = True, resume: bool = False) -> Cal
                           help="Continue from a run directory's latest checkpoint (or a checkpoint file).")(fn)
     fn = click.option("--recipe", type=click.Path(dir_okay=False), is_eager=True, expose_value=True,
                       callback=_apply_recipe, help="TOML recipe: keys are this command's option names; flags override it.")(fn)
+    fn = verbose_option(fn)
     fn = click.option("--quiet", is_flag=True, default=False, help="No progress bars; errors and results only.")(fn)
     if out:
         fn = click.option("--overwrite", is_flag=True, default=False,
@@ -196,11 +204,13 @@ def library_command(name: str, help_text: str, show: Callable[[dict], None] | No
     has_out_field = "out" in {f.name for f in dataclasses.fields(config_cls)}
 
     def callback(**options) -> None:
-        from advkit.cli.output import show_results
+        from advkit.cli.output import show_results, shown_path
+        from advkit.data.paths import portable
+        from advkit.runtime.rundir import plain
         from advkit.runtime.session import open_session
 
         resume = options.pop("resume", None)
-        quiet, overwrite = options.pop("quiet"), options.pop("overwrite", False)
+        quiet, overwrite, verbose = options.pop("quiet"), options.pop("overwrite", False), options.pop("verbose")
         options.pop("recipe", None)
         out = None if has_out_field else options.pop("out", None)
         if resume:
@@ -209,12 +219,13 @@ def library_command(name: str, help_text: str, show: Callable[[dict], None] | No
         with open_session(name.replace(" ", "-"), config, out=out, quiet=quiet, resume=resume, overwrite=overwrite,
                           run_dir=module.RUN_DIR) as session:
             results = module.run(config, session, resume=resume) if trainer else module.run(config, session)
+            results = portable(plain(results))  # results.json and the screen name no path of this machine
             if session.run is not None:
                 session.run.save_json("results.json", results)
             where = session.run.path if session.run is not None else None
             speaks = session.is_main
         if speaks:
-            (show or (lambda r: show_results(r, f"advkit {name}", str(where) if where else None)))(results)
+            (show or (lambda r: show_results(r, f"advkit {name}", shown_path(where) if where else None, verbose)))(results)
 
     command = AdvkitCommand(name.split()[-1], callback=callback, help=help_text, short_help=help_text.split("\n\n")[0])
     decorated = options_from(config_cls)(session_options(lambda **kw: None, out=not has_out_field, resume=trainer))

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import click
 
-from advkit.cli.common import AdvkitGroup
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
+from advkit.cli.common import AdvkitGroup, verbose_option
 from advkit.data.fetch import FetchProgress
 from advkit.errors import AdvkitError
 
@@ -20,24 +21,41 @@ def command() -> None:
 
 
 @command.command("list")
-def list_() -> None:
-    """Known datasets: what each is, whether it is here, where it comes from, its licence, how to get it."""
+@verbose_option
+def list_(verbose: bool) -> None:
+    """Known datasets: what each is and whether it is here (--verbose: where it comes from, its licence, how to
+    get it)."""
+    import textwrap
+
+    from advkit.cli.output import room_left, shorten
     from advkit.data.catalog import catalog, present
     from advkit.data.paths import data_root, data_root_origin
 
-    table = Table(title="advkit datasets", show_lines=True)
-    table.add_column("dataset", no_wrap=True)
-    table.add_column("present", justify="right", no_wrap=True)
-    table.add_column("what, source, licence, how to get it", overflow="fold")
-    for entry in catalog():
-        have, listed = present(entry)
-        origin = f"\n[dim]origin[/] {entry.origin}" if entry.origin else ""
-        table.add_row(entry.name, f"{have}/{listed}", f"{entry.what}\n[dim]source[/] {entry.source}{origin}\n"
-                      f"[dim]licence[/] {entry.licence}\n[dim]get[/] {entry.get}")
     console = Console()
-    console.print(table)
+    entries = [(entry, *present(entry)) for entry in catalog()]
+    if verbose:  # one block per dataset, wrapped to the terminal (URLs are not squeezed into a cell)
+        for entry, have, listed in entries:
+            console.print(f"[bold]{entry.name}[/] ({have}/{listed} files present): {entry.what}", highlight=False)
+            for label, text in (("source", entry.source), ("origin", entry.origin), ("licence", entry.licence),
+                                ("get", entry.get)):
+                if text:
+                    console.print("\n".join(textwrap.wrap(f"{label} {text}", console.width - 1, initial_indent="  ",
+                                                          subsequent_indent="    ", break_on_hyphens=False)),
+                                  highlight=False, soft_wrap=True)
+    else:
+        table = Table(title="advkit datasets (--verbose: sources, licences, how to get each)", title_justify="left",
+                      box=box.SIMPLE_HEAD, show_edge=False)
+        files = [f"{have}/{listed}" for _, have, listed in entries]
+        what_w = room_left(console.width, max(len(e.name) for e, _, _ in entries), max(map(len, files)))
+        table.add_column("dataset", no_wrap=True)
+        table.add_column("files", justify="right", no_wrap=True)
+        table.add_column("what", no_wrap=True)
+        for (entry, _, _), present_files in zip(entries, files):
+            table.add_row(entry.name, present_files, shorten(entry.what, what_w))
+        console.print(table)
+        console.print("Get one with `advkit data fetch NAME`.")
     console.print(f"data root: {data_root()} (from {data_root_origin()}); denoising sets in its denoise/<SET>. "
-                  "Set ADVKIT_DATA to use another folder.")
+                  "Set ADVKIT_DATA to use another folder.", highlight=False)
 
 
 @command.command()
