@@ -24,6 +24,8 @@ COMMANDS = {
                                 "defences."),
     "defense": ("advkit.cli.defense", "Train defences to evaluate with `eval defense`: the high-level guided denoiser "
                                       "(HGD)."),
+    "certify": ("advkit.cli.certify", "Certified L2 robustness by randomized smoothing (Cohen et al. 2019), denoised "
+                                      "smoothing of any classifier, and the SmoothAdv attack beside it."),
     "recipe": ("advkit.cli.recipe", "Reproduce published results: list and run recipes, write reports."),
     "data": ("advkit.cli.data", "List, verify and fetch datasets."),
 }

@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "denoise eval": "advkit.commands.denoise_eval",
     "denoise apply": "advkit.commands.denoise_apply",
     "denoise export": "advkit.commands.denoise_export",
+    "certify": "advkit.commands.certify",
 }
 
 

@@ -14,6 +14,7 @@ Reports clean, FGSM and PGD error and mean confidence on wrong answers before an
 
 from __future__ import annotations
 
+from advkit.adversarial.methods import NOISE_METHODS
 from advkit.runtime.session import Session
 from advkit.train.classifier_config import ClassifierConfig
 
@@ -33,7 +34,8 @@ def run(config: ClassifierConfig, session: Session | None = None, resume: str | 
         rolled_back_to = trainer.restore_most_robust()
         after = trainer.report()
         final = trainer.save_final(session.run.checkpoints / "final.pt")
-        mode = "plain" if config.alpha >= 1 or config.eps == 0 else ("fast FGSM-RS" if config.fast else "adversarial")
+        mode = config.method if config.method in NOISE_METHODS else "plain" if config.alpha >= 1 or config.eps == 0 \
+            else ("fast FGSM-RS" if config.fast else "adversarial")
         monitor, overfit = trainer.monitor, None
         if monitor is not None:
             overfit = {"detected_at_step": monitor.detected_at, "best_train_pgd_accuracy": monitor.best_accuracy,

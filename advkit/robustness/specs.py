@@ -73,7 +73,8 @@ def load_model(spec: str, device: torch.device | str = "cpu", mean: tuple[float,
     return model
 
 
-def _is_torchscript(path: Path) -> bool:
+def is_torchscript(path: Path) -> bool:
+    """A TorchScript archive (by suffix, or the code folder inside the zip that torch.jit.save writes)."""
     if path.suffix in TORCHSCRIPT_SUFFIXES:
         return True
     try:
@@ -91,7 +92,7 @@ def _from_file(spec: str, device: torch.device) -> nn.Module:
     path = Path(spec)
     if not path.is_file():
         raise AdvkitError(f"model file {path} does not exist; check the path")
-    if _is_torchscript(path):
+    if is_torchscript(path):
         try:
             with warnings.catch_warnings():  # torch deprecates TorchScript in favour of torch.export: still read it
                 warnings.simplefilter("ignore")
@@ -138,7 +139,7 @@ def load_data(spec: str, n: int | None = None, seed: int = 0, subset: str = "ran
 
         listed = subset not in ("random", "first")
         samples = imagenet_samples(spec.split(":", 1)[1], subset if listed else None)
-        keep = _chosen(len(samples), n, seed, "first" if listed else subset)
+        keep = subset_indices(len(samples), n, seed, "first" if listed else subset)
         return _checked(*load_samples([samples[i] for i in keep.tolist()]), spec)
     if spec in NAMED_DATA:
         from advkit.data import load_dataset
@@ -157,11 +158,11 @@ def load_data(spec: str, n: int | None = None, seed: int = 0, subset: str = "ran
             raise AdvkitError(f"--data {spec!r} is neither {', '.join(NAMED_DATA)}, imagenet:PATH, an image folder, "
                               "nor an existing .pt/.npz file")
     x, y = _checked(x, y, spec)
-    keep = _chosen(x.shape[0], n, seed, "first" if subset == "robustbench" else subset)
+    keep = subset_indices(x.shape[0], n, seed, "first" if subset == "robustbench" else subset)
     return (x[keep], y[keep]) if keep.shape[0] < x.shape[0] else (x, y)
 
 
-def _chosen(total: int, n: int | None, seed: int, subset: str) -> torch.Tensor:
+def subset_indices(total: int, n: int | None, seed: int = 0, subset: str = "random") -> torch.Tensor:
     """Indices of the points evaluated: the first n, or n drawn by ``torch.randperm(total, seed)`` (all: in order)."""
     if not n or n >= total:
         return torch.arange(total)

@@ -10,6 +10,8 @@ The step is the only thing written here (the loop, checkpoints, resume, logging 
                 watched every ``--overfit-check-every`` steps and the most robust weights are kept.
 * pgd:          as adversarial, x_adv from PGD-k (``--method pgd --attack-steps k --attack-step a``; Madry: alpha 0)
 * trades:       CE(f(x), y) + beta KL(f(x) || f(x_adv)), x_adv from PGD on the KL (``--method trades --beta 6``)
+* gaussian:     CE(f(x + N(0, sigma^2 I)), y), for randomized smoothing (``--method gaussian --sigma 0.25``)
+* consistency:  Jeong & Shin 2020's consistency regularisation on noisy copies (``--method consistency``)
 
 Each training image can be moved by a random offset of up to ``--augment-shift`` pixels (small training sets),
 training eps can ramp up linearly over ``--eps-warmup`` steps, the learning rate can follow a cosine schedule,
@@ -33,6 +35,7 @@ import torch
 import torch.nn.functional as F
 
 from advkit.adversarial.objective import OverfitMonitor, adversarial_objective, trades_objective
+from advkit.certify.noise_training import consistency_objective, gaussian_objective
 from advkit.gan.diffaugment import shift
 from advkit.train.base import Trainer
 
@@ -75,6 +78,11 @@ class ClassifierTrainer(Trainer):
         eps, step_size = c.train_eps(step), c.attack_step or None
         if c.plain:
             loss, parts = F.cross_entropy(net(x), y), {}
+        elif c.method == "gaussian":
+            loss, parts = gaussian_objective(net, x, y, c.sigma, self.generator)
+        elif c.method == "consistency":
+            loss, parts = consistency_objective(net, x, y, c.sigma, c.noise_copies, c.consistency,
+                                                c.consistency_entropy, self.generator)
         elif c.method == "trades":
             loss, parts = trades_objective(net, x, y, eps, c.beta, c.attack_steps, step_size, clip=not c.no_clip,
                                            generator=self.generator)

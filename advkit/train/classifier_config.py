@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from advkit.adversarial.methods import METHODS
+from advkit.adversarial.methods import METHODS, NOISE_METHODS
 from advkit.errors import AdvkitError
 from advkit.models.names import CLASSIFIER_ARCHS as ARCHS
 from advkit.train.config import TrainerConfig
@@ -23,8 +23,13 @@ class ClassifierConfig(TrainerConfig):
     alpha: float = field(default=0.5, metadata={"help": "Weight of the clean loss in J~ (1 = plain training)."})
     eps: float = field(default=0.25, metadata={"help": "FGSM budget (L-inf, pixels in [0, 1]) used for training."})
     fast: bool = field(default=False, metadata={"help": "Fast adversarial training: FGSM from a random start (Wong et al. 2020); same as --method fgsm-rs."})
-    method: str = field(default="fgsm", metadata={"help": "Adversarial examples to train on: fgsm, fgsm-rs (fast), pgd (Madry et al. 2018) or trades (Zhang et al. 2019).",
+    method: str = field(default="fgsm", metadata={"help": "Adversarial examples to train on: fgsm, fgsm-rs (fast), pgd (Madry et al. 2018) or trades (Zhang et al. 2019); "
+                                                          "or Gaussian noise for randomized smoothing: gaussian (Cohen et al. 2019) or consistency (Jeong & Shin 2020).",
                                                   "choices": METHODS})
+    sigma: float = field(default=0.25, metadata={"help": "Noise std (pixels in [0, 1]) of --method gaussian / consistency; certify with the same --sigma."})
+    noise_copies: int = field(default=2, metadata={"help": "Noisy copies per image (--method consistency; Jeong & Shin: 2)."})
+    consistency: float = field(default=10.0, metadata={"help": "Weight lambda of the consistency KL term (--method consistency)."})
+    consistency_entropy: float = field(default=0.5, metadata={"help": "Weight eta of the entropy term (--method consistency)."})
     attack_steps: int = field(default=10, metadata={"help": "PGD steps per training example (--method pgd / trades)."})
     attack_step: float = field(default=0.0, metadata={"help": "PGD step size (0: 2.5 eps / attack-steps)."})
     beta: float = field(default=6.0, metadata={"help": "TRADES weight of the KL term (Zhang et al.: 6 on MNIST)."})
@@ -60,6 +65,8 @@ class ClassifierConfig(TrainerConfig):
         self.fast = self.method == "fgsm-rs"  # the alias stays true to the method, for old readers of the config
         if self.attack_steps <= 0 or self.attack_step < 0 or self.beta < 0 or self.eps_warmup < 0:
             raise AdvkitError("--attack-steps must be positive; --attack-step, --beta and --eps-warmup must be >= 0")
+        if self.sigma <= 0 or self.noise_copies < 1 or self.consistency < 0 or self.consistency_entropy < 0:
+            raise AdvkitError("--sigma and --noise-copies must be positive; --consistency and --consistency-entropy >= 0")
         if not (0 <= self.weight_average < 1):
             raise AdvkitError(f"--weight-average must be in [0, 1) (0: off, e.g. 0.999); got {self.weight_average}")
         if self.lr <= 0 or self.units <= 0 or self.pieces <= 0 or self.eval_size <= 0 or self.overfit_check_every <= 0 \
@@ -76,6 +83,8 @@ class ClassifierConfig(TrainerConfig):
     @property
     def plain(self) -> bool:
         """No adversarial examples at all (TRADES ignores alpha)."""
+        if self.method in NOISE_METHODS:
+            return False
         return self.eps == 0 or (self.alpha >= 1 and self.method != "trades")
 
     def train_eps(self, step: int) -> float:

@@ -1,0 +1,91 @@
+"""What ``advkit certify`` runs: load the (denoised) classifier and the points, certify each point (sharded over
+torchrun processes: rank r takes every world-size-th point; per-point noise seeds make the result the same for any
+number of processes), optionally attack the smoothed classifier (SmoothAdv), and write the figure and report.
+
+    >>> results = certify_run(config, session, mean=None, std=None)   # config: advkit.commands.certify.CertifyConfig
+"""
+
+from __future__ import annotations
+
+import time
+
+import torch
+
+from advkit.certify.bounds import ABSTAIN, max_radius
+from advkit.certify.smoothing import Smoothed, certified_accuracy
+
+
+def report_radii(samples: int, alpha: float, sigma: float, step: float) -> list[float]:
+    """0, step, 2 step, ... up to the largest radius ``samples`` draws can certify."""
+    top = max(max_radius(samples, alpha, sigma), 0.0)
+    return [round(k * step, 10) for k in range(int(top / step + 1e-9) + 1)]
+
+
+def gather(items: list, dist) -> list:
+    """Every rank's list, concatenated on every rank (one process: the list itself)."""
+    if dist is None or not dist.enabled:
+        return items
+    import torch.distributed as tdist
+
+    out: list = [None] * dist.world_size
+    tdist.all_gather_object(out, items)
+    return [item for part in out for item in part]
+
+
+def certify_points(smooth: Smoothed, x: torch.Tensor, y: torch.Tensor, indices: list[int], n0: int, n: int,
+                   alpha: float, track=lambda it, total: it) -> list[dict]:
+    """CERTIFY each point: one dict per point (index in the data set, label, prediction or -1, radius, correct)."""
+    points = []
+    for i in track(range(len(indices)), len(indices)):
+        prediction, radius, count = smooth.certify(x[i], indices[i], n0, n, alpha)
+        label = int(y[i])
+        points.append({"index": int(indices[i]), "label": label, "prediction": prediction, "radius": radius,
+                       "correct": prediction == label and prediction != ABSTAIN, "count": count})
+    return points
+
+
+def certify_run(config, session, mean=None, std=None) -> dict:
+    """The whole command (see :mod:`advkit.commands.certify`); returns results.json's content."""
+    from advkit.certify.report import write_report
+    from advkit.data.paths import portable
+    from advkit.robustness.specs import check_pair, load_data, load_model, subset_indices
+
+    model = load_model(config.model, session.device, mean, std)
+    if config.denoiser:
+        from advkit.certify.denoised import denoised_classifier, load_front
+
+        model = denoised_classifier(load_front(config.denoiser, config.sigma, session.device), model).eval()
+    x_all, y_all = load_data(config.data)
+    check_pair(model, x_all[:2], y_all[:2])
+    indices = subset_indices(x_all.shape[0], config.n or None, config.seed).tolist()
+    rank, world = (session.dist.rank, session.dist.world_size) if session.dist is not None else (0, 1)
+    mine = indices[rank::world]
+    smooth = Smoothed(model, config.sigma, config.batch_size, config.seed)
+
+    def track(iterable, total):
+        return session.track(iterable, total=total, description="certify")
+
+    began = time.perf_counter()
+    points = certify_points(smooth, x_all[mine], y_all[mine], mine, config.n0, config.samples, config.alpha, track)
+    seconds = time.perf_counter() - began
+    order = {index: k for k, index in enumerate(indices)}
+    points = sorted(gather(points, session.dist), key=lambda p: order[p["index"]])
+    radii = report_radii(config.samples, config.alpha, config.sigma, config.radius_step)
+    accuracy = certified_accuracy(points, radii)
+    images = len(indices) * (config.n0 + config.samples)
+    results = {"sigma": config.sigma, "n": len(points), "alpha": config.alpha, "points": points,
+               "certified_accuracy": accuracy, "n0": config.n0, "samples": config.samples,
+               "model": portable(config.model), "denoiser": portable(config.denoiser), "data": portable(config.data),
+               "seed": config.seed,
+               "abstained": sum(p["prediction"] == ABSTAIN for p in points) / max(len(points), 1),
+               "max_certifiable_radius": max_radius(config.samples, config.alpha, config.sigma),
+               "processes": world, "seconds": seconds, "noisy_images_per_second": images / max(seconds, 1e-9)}
+    if config.attack_n:
+        from advkit.certify.attack import attack_points
+
+        results["empirical"] = attack_points(smooth, x_all, y_all, points[:config.attack_n], radii, config,
+                                             session)
+    for r, acc in accuracy.items():
+        session.echo(f"certified accuracy at radius {r}: {acc:.1%}")
+    png, md = write_report(results, session.run.path)
+    return {**results, "figure": str(png), "report": str(md)}
