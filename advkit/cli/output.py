@@ -162,11 +162,13 @@ def show_results(results: dict, title: str, where: str | None = None, verbose: b
             continue
         _print_table(title, name, rows, width, verbose)
     if figures:
-        overflow = "fold" if verbose else "ellipsis"
         table = Table(title=title, title_justify="left", show_header=False, box=box.SIMPLE, show_edge=False)
-        table.add_column("figure", no_wrap=not verbose, overflow=overflow,
-                         max_width=max(12, min(max(len(n) for n, _ in figures), width // 2)))
-        table.add_column("value", no_wrap=not verbose, overflow=overflow)
+        table.add_column("figure", no_wrap=not verbose, overflow="fold")
+        table.add_column("value", no_wrap=not verbose, overflow="fold")
+        if not verbose:  # names whole (up to half the width), values cut to what is left
+            name_w = min(max(len(n) for n, _ in figures), width // 2)
+            value_w = room_left(width, name_w)
+            figures = [(shorten(n, name_w), shorten(v, value_w)) for n, v in figures]
         for name, value in figures:
             table.add_row(name, value)
         console.print(table)

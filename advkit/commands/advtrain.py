@@ -29,10 +29,10 @@ def run(config: ClassifierConfig, session: Session | None = None, resume: str | 
 
     with ClassifierTrainer.opened("advtrain", config, session, resume, **session_options) as trainer:
         session = trainer.session
-        before = trainer.report()
+        before = trainer.report(label="before")
         trainer.fit()
         rolled_back_to = trainer.restore_most_robust()
-        after = trainer.report()
+        after = trainer.report(label="after")
         final = trainer.save_final(session.run.checkpoints / "final.pt")
         mode = config.method if config.method in NOISE_METHODS else "plain" if config.alpha >= 1 or config.eps == 0 \
             else ("fast FGSM-RS" if config.fast else "adversarial")

@@ -65,17 +65,18 @@ def run(config: DenoiseApplyConfig, session: Session | None = None, **session_op
 
     out = ensure_writable(config.out, "--out")
     with session_for("denoise-apply", config, session, run_dir=False, **session_options) as session:
-        if config.ckpt or config.model:
-            G, path, payload = load_denoiser(config.ckpt, session.device, shipped=config.model)
-        else:  # any noise level, colour or grey: the blind pair
-            colour, path, payload = load_denoiser(None, session.device, shipped="blind")
-            G = [colour, load_denoiser(None, session.device, shipped="blind-grey")[0]]
-        inference_autocast(session.device, config.amp)  # an unsupported --amp is refused here, before any work
-        with warnings.catch_warnings():  # conversions are reported once, below, per image
-            warnings.simplefilter("ignore")
-            inputs = [read_image(p) for p in config.images]  # every file checked before any work
+        with session.status("loading the denoiser, reading the images"):
+            if config.ckpt or config.model:
+                G, path, payload = load_denoiser(config.ckpt, session.device, shipped=config.model)
+            else:  # any noise level, colour or grey: the blind pair
+                colour, path, payload = load_denoiser(None, session.device, shipped="blind")
+                G = [colour, load_denoiser(None, session.device, shipped="blind-grey")[0]]
+            inference_autocast(session.device, config.amp)  # an unsupported --amp is refused here, before any work
+            with warnings.catch_warnings():  # conversions are reported once, below, per image
+                warnings.simplefilter("ignore")
+                inputs = [read_image(p) for p in config.images]  # every file checked before any work
         done = []
-        for index in session.track(range(len(inputs)), len(inputs), "denoise apply"):
+        for index in range(len(inputs)):
             # Each decoded input is released once taken: a 24 MP photo is 288 MB as float, and its result is
             # written while it would otherwise still be held (peak memory, bench/bench_denoise.py).
             name, image, inputs[index] = config.images[index], inputs[index], None
@@ -84,7 +85,10 @@ def run(config: DenoiseApplyConfig, session: Session | None = None, **session_op
                 noisy = add_noise(image.pixels[None], config.add_noise, seed=image_seed(config.seed, Path(name).name))
                 image = image.with_pixels(noisy[0].clamp(0, 1))  # saved as an 8/16-bit file would hold it
                 write_image(out / f"{stem}-noisy.png", image)
-            result = denoise_image(G, image, config.sigma(), config.tile, config.amp, payload)
+            # A bar per image, moving per tile (a 2000x1500 photo is 12 tiles of 512), gone when its line prints.
+            label = f"{Path(name).name}" + (f" ({index + 1}/{len(inputs)})" if len(inputs) > 1 else "")
+            tiles = lambda it, total, _, label=label: session.track(it, total, label, transient=True)  # noqa: E731
+            result = denoise_image(G, image, config.sigma(), config.tile, config.amp, payload, progress=tiles)
             del image
             target = out / f"{stem}-denoised{'.tif' if Path(name).suffix.lower() in ('.tif', '.tiff') else '.png'}"
             notes = result["notes"] + write_image(target, result["image"])

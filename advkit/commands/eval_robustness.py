@@ -79,12 +79,9 @@ def run(config: RobustnessConfig, session: Session | None = None, **session_opti
         model = load_model(config.model, session.device, _floats(config.mean, "--mean"), _floats(config.std, "--std"))
         x, y = load_data(config.data, config.n or None, config.seed, config.subset)
         subset = subset_description(config.data, config.n, config.seed, config.subset, x.shape[0])
-        def progress(label: str, done: int, total: int) -> None:
-            if session.speaks:
-                session.echo(f"[{done}/{total}] {label}")
-
+        # One progress bar per (eps, attack) pair, moving per batch: "[3/12] eps=0.3 apgd-ce ━━━ 2/4 50% ..."
         results = evaluate_robustness(model, x, y, config.eps, config.attacks or None, config.norm, config.batch_size,
-                                      config.seed, config.pgd_steps, config.restarts, progress=progress)
+                                      config.seed, config.pgd_steps, config.restarts, track=session.track)
         for warning in results["warnings"]:
             session.warn(warning)
         from advkit.data.paths import portable

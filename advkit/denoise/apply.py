@@ -20,7 +20,7 @@ docs/results/denoise-blind.md).
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import torch
 from torch import nn
@@ -64,21 +64,24 @@ def pick_model(models: nn.Module | Sequence[nn.Module], channels: int) -> nn.Mod
 
 @torch.no_grad()
 def denoise_tensor(model: nn.Module, noisy: torch.Tensor, sigma: float | torch.Tensor | None = None,
-                   tile: int = 512, amp: bool = False) -> torch.Tensor:
-    """Denoise ``noisy`` [B, C, H, W] (C the model's channels) tile by tile; [B, C, H, W] in [0, 1] on the CPU."""
+                   tile: int = 512, amp: bool = False, progress: Callable | None = None) -> torch.Tensor:
+    """Denoise ``noisy`` [B, C, H, W] (C the model's channels) tile by tile; [B, C, H, W] in [0, 1] on the CPU.
+    ``progress``: a progress bar over the tiles (see :func:`advkit.denoise.tiling.tiled_apply`)."""
     device = model_device(model)
     with inference_autocast(device, amp):
         out = tiled_apply(model.eval(), noisy.float(), tile, exact_margin(model), output_device="cpu",
-                          sigma=sigma if takes_noise_level(model) else None)
+                          sigma=sigma if takes_noise_level(model) else None, progress=progress)
     return out.float().clamp_(0, 1)  # in place: a fresh buffer, and a 24 MP photo's copy would be 288 MB more
 
 
 def denoise_image(models: nn.Module | Sequence[nn.Module], image: ImageData, sigma: float | None = None,
-                  tile: int = 512, amp: bool = False, payload: dict | None = None) -> dict:
+                  tile: int = 512, amp: bool = False, payload: dict | None = None,
+                  progress: Callable | None = None) -> dict:
     """Denoise one decoded image; returns {"image": ImageData, "sigma", "sigma_source", "model", "notes"}.
 
     ``sigma`` None: estimated from the image (blind models; a sigma-specific model needs none). ``payload``
-    (the model's checkpoint) lets a sigma-specific model warn when ``sigma`` is not its training level.
+    (the model's checkpoint) lets a sigma-specific model warn when ``sigma`` is not its training level;
+    ``progress``: a progress bar over the tiles.
     """
     notes: list[str] = list(image.notes)
     channels = image.pixels.shape[0]
@@ -98,12 +101,12 @@ def denoise_image(models: nn.Module | Sequence[nn.Module], image: ImageData, sig
     x = image.pixels[None]
     want = model.config.channels
     if want == channels:
-        out = denoise_tensor(model, x, sigma, tile, amp)[0]
+        out = denoise_tensor(model, x, sigma, tile, amp, progress)[0]
     elif channels == 1:
         raise AdvkitError("this is a grey image and only a colour denoiser was given; pass a grey model (e.g. one "
                           "trained with `denoise train --blind --channels 1`)")
     else:  # colour through a grey model
         notes.append("colour image denoised channel by channel by a grey model")
-        out = denoise_tensor(model, x.transpose(0, 1), sigma, tile, amp).transpose(0, 1)[0]
+        out = denoise_tensor(model, x.transpose(0, 1), sigma, tile, amp, progress).transpose(0, 1)[0]
     return {"image": image.with_pixels(out), "sigma": float(sigma), "sigma_source": source,
             "model": getattr(model, "registered_name", type(model).__name__), "notes": notes}

@@ -33,23 +33,31 @@ def build_attack(name: str, model: nn.Module, eps: float, norm: str, generator: 
                                generator=generator, seed=seed)
 
 
-def _fooled(model: nn.Module, x: torch.Tensor, y: torch.Tensor, attack, batch_size: int) -> torch.Tensor:
+def _batches(n: int, batch_size: int, track: Callable | None, description: str):
+    """The batch starts of ``n`` points, through ``track`` (a progress bar, see advkit.runtime.progress)."""
+    starts = range(0, n, batch_size)
+    return track(starts, len(starts), description) if track is not None and len(starts) else starts
+
+
+def _fooled(model: nn.Module, x: torch.Tensor, y: torch.Tensor, attack, batch_size: int,
+            track: Callable | None = None, description: str = "attack") -> torch.Tensor:
     """[N] bool: the attack's output is misclassified (one entry per point)."""
     from advkit.attacks import predict
 
     out = []
-    for start in range(0, x.shape[0], batch_size):
+    for start in _batches(x.shape[0], batch_size, track, description):
         xb, yb = x[start:start + batch_size], y[start:start + batch_size]
         out.append(predict(model, attack(xb, yb))[0].cpu() != yb.cpu())
     return torch.cat(out) if out else torch.zeros(0, dtype=torch.bool)
 
 
-def _minimum_norms(model, x, y, attack, batch_size: int) -> torch.Tensor:
+def _minimum_norms(model, x, y, attack, batch_size: int, track: Callable | None = None,
+                   description: str = "attack") -> torch.Tensor:
     """[N] L2 norm of a minimum-norm attack's perturbation where it fools the model, inf where it does not."""
     from advkit.attacks import predict
 
     norms = []
-    for start in range(0, x.shape[0], batch_size):
+    for start in _batches(x.shape[0], batch_size, track, description):
         xb, yb = x[start:start + batch_size], y[start:start + batch_size]
         x_adv = attack(xb, yb).cpu()
         norm = (x_adv - xb.cpu()).flatten(1).norm(dim=1)
@@ -60,9 +68,11 @@ def _minimum_norms(model, x, y, attack, batch_size: int) -> torch.Tensor:
 def evaluate_robustness(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps_list, attacks=None,
                         norm: str = "linf", batch_size: int = 500, seed: int = 0, pgd_steps: int = 40,
                         restarts: int = 1, diagnostics: bool = True,
-                        progress: Callable[[str, int, int], None] | None = None) -> dict:
+                        progress: Callable[[str, int, int], None] | None = None, track: Callable | None = None) -> dict:
     """Clean accuracy, robust accuracy per eps and attack plus the per-point worst case, seconds per attack and
-    warnings. ``progress(label, done, total)`` is called after each (eps, attack) pair. See the module docstring."""
+    warnings. ``progress(label, done, total)`` is called after each (eps, attack) pair; ``track`` (shaped like
+    :func:`advkit.runtime.progress.track`) runs each pair's batches, so a progress bar moves per batch. See the
+    module docstring."""
     from advkit.attacks import predict
     from advkit.robustness.specs import check_pair
 
@@ -88,7 +98,7 @@ def evaluate_robustness(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps_
         if ATTACKS[name].minimum_norm:  # run once for every eps
             began = time.perf_counter()
             attack = build_attack(name, model, 0.0, norm, generator, seed, pgd_steps, restarts)
-            minimum_norms[name] = _minimum_norms(model, xc, yc, attack, batch_size)
+            minimum_norms[name] = _minimum_norms(model, xc, yc, attack, batch_size, track, name)
             seconds[name] = time.perf_counter() - began
 
     table: dict[str, dict[str, float]] = {}
@@ -104,7 +114,8 @@ def evaluate_robustness(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps_
                 survived[name] = torch.ones(xc.shape[0], dtype=torch.bool)
             else:
                 attack = build_attack(name, model, eps, norm, generator, seed, pgd_steps, restarts)
-                survived[name] = ~_fooled(model, xc, yc, attack, batch_size)
+                survived[name] = ~_fooled(model, xc, yc, attack, batch_size, track,
+                                          f"[{done + 1}/{total}] eps={key} {name}")
                 seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - began
             done += 1
             if progress is not None:
@@ -128,24 +139,25 @@ def evaluate_robustness(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps_
 
 
 def strongest_attack_error(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, quick: bool = False,
-                           seed: int = 0, batch_size: int = 500) -> dict:
+                           seed: int = 0, batch_size: int = 500, track: Callable | None = None) -> dict:
     """Error under the strongest L-inf attack, for training reports: AutoAttack (standard); with ``quick``,
     APGD-CE (3 restarts) and APGD-T, worst case per point.
 
-    Returns ``{"strong_attack": name, "strong_attack_error": fraction, "strong_attack_note": ""}``."""
+    Returns ``{"strong_attack": name, "strong_attack_error": fraction, "strong_attack_note": ""}``; ``track``: a
+    progress bar per batch (see :func:`evaluate_robustness`)."""
     from advkit.attacks import predict
 
     generator = torch.Generator().manual_seed(seed)
     if quick:
-        attacks = [build_attack("apgd-ce", model, eps, "linf", generator, seed, restarts=3),
-                   build_attack("apgd-t", model, eps, "linf", generator, seed)]
+        attacks = [("apgd-ce", build_attack("apgd-ce", model, eps, "linf", generator, seed, restarts=3)),
+                   ("apgd-t", build_attack("apgd-t", model, eps, "linf", generator, seed))]
         label = "APGD-CE (3 restarts) + APGD-T"
     else:
-        attacks = [build_attack("autoattack", model, eps, "linf", generator, seed)]
+        attacks = [("autoattack", build_attack("autoattack", model, eps, "linf", generator, seed))]
         label = "AutoAttack (standard)"
     fooled = predict(model, x, batch_size)[0].cpu() != y.cpu()
-    for attack in attacks:
+    for name, attack in attacks:
         idx = (~fooled).nonzero().squeeze(1)
         if idx.numel():
-            fooled[idx] = _fooled(model, x[idx], y[idx], attack, batch_size)
+            fooled[idx] = _fooled(model, x[idx], y[idx], attack, batch_size, track, f"{name} eps={eps:g}")
     return {"strong_attack": label, "strong_attack_error": fooled.float().mean().item(), "strong_attack_note": ""}

@@ -72,11 +72,22 @@ class Session:
 
             console.print(f"[yellow]warning[/] {message}", highlight=False)
 
-    def track(self, iterable: Iterable, total: int | None = None, description: str = "working") -> Iterator:
-        """Iterate with a progress bar (step/total, rate, ETA), refreshed at least once a second."""
+    def track(self, iterable: Iterable, total: int | None = None, description: str = "working",
+              transient: bool = False) -> Iterator:
+        """Iterate with a progress bar (step/total, rate, ETA), refreshed several times a second; ``transient``: the
+        bar goes when done. Library code takes it as ``progress`` (see :mod:`advkit.runtime.progress`)."""
         from advkit.runtime.progress import track
 
-        return track(iterable, total=total, description=description, quiet=not self.speaks)
+        return track(iterable, total=total, description=description, quiet=not self.speaks, transient=transient)
+
+    def status(self, message: str):
+        """A spinner with ``message`` while a phase of unknown length runs (loading data, building models):
+        ``with session.status("loading MNIST"): ...``; silent with ``quiet`` and in files."""
+        from contextlib import nullcontext
+
+        from advkit.runtime.progress import console
+
+        return console.status(message) if self.speaks and console.is_terminal else nullcontext()
 
     def progress(self, total: int, description: str, completed: int = 0):
         """A training progress bar: ``with session.progress(n, "GANTrainer") as bar: bar.update(step, **figures)``."""

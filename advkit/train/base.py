@@ -77,7 +77,8 @@ class Trainer(ABC):
         quiet, ...) and continued from ``resume`` when given; the session closes when the block ends. What every
         training command (advtrain, gan train, denoise train, defense train-hgd) shares; ``trainer.session``."""
         with session_for(command, config, session, resume=resume, **session_options) as opened_session:
-            trainer = cls(config, opened_session)
+            with opened_session.status(f"{command}: loading data, building the models"):
+                trainer = cls(config, opened_session)
             if resume:
                 trainer.resume(resume)
             yield trainer

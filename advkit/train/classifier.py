@@ -131,10 +131,11 @@ class ClassifierTrainer(Trainer):
         return {"test_error": (pred != data.labels).float().mean().item(),
                 "test_fgsm_error": (fgsm_pred != data.labels).float().mean().item()}
 
-    def report(self, quick: bool | None = None) -> dict:
+    def report(self, quick: bool | None = None, label: str = "report") -> dict:
         """Clean, FGSM and PGD error and mean confidence on wrong answers at eps on --report-size test images, and
         the error under the strongest attack available: AutoAttack (APGD-CE + APGD-T with restarts when quick), or
-        PGD with restarts with a note saying so when advkit.attacks.apgd / autoattack are not installed."""
+        PGD with restarts with a note saying so when advkit.attacks.apgd / autoattack are not installed. ``label``
+        names the progress bars ("before", "after")."""
         from advkit.adversarial.evaluate import robustness
         from advkit.data import load_dataset
         from advkit.robustness.evaluate import strongest_attack_error
@@ -143,12 +144,14 @@ class ClassifierTrainer(Trainer):
         if quick is None:
             quick = c.quick
         test = load_dataset(c.dataset, "test").subset(c.report_size).to(self.device)
+        track = self.session.track  # these attacks take a minute or more: a bar per attack, moving per batch
         (row,) = robustness(self.final_model, test.images, test.labels, [c.eps], pgd_steps=c.report_pgd_steps,
-                            seed=self.seed)
+                            seed=self.seed, progress=lambda batches, what: track(batches, None, f"{label} {what}"))
         if c.report_pgd_steps:
             n = min(c.report_strong_size, len(test))
             row.update(strongest_attack_error(self.final_model, test.images[:n], test.labels[:n], c.eps, quick=quick,
-                                              seed=self.seed), strong_attack_n=n)
+                                              seed=self.seed, track=lambda b, t, what: track(b, t, f"{label} {what}")),
+                       strong_attack_n=n)
         return row
 
     def save_final(self, path) -> Path:
