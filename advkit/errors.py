@@ -8,7 +8,15 @@ from __future__ import annotations
 
 
 class AdvkitError(Exception):
-    """Bad input or missing resource. The CLI shows ``Error: <message>`` and exits 2, never a traceback."""
+    """Bad input or missing resource. The CLI shows ``Error: <message>`` and exits 2, never a traceback.
+
+        >>> import advkit
+        >>> try:
+        ...     advkit.load_data("no-such-data")
+        ... except advkit.AdvkitError as e:
+        ...     print(e.message[:30])
+        --data 'no-such-data' is neither
+    """
 
     exit_code = 2
 

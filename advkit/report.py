@@ -34,7 +34,7 @@ def environment() -> dict[str, str]:
     import torch
     import torchvision
 
-    from advkit import __version__
+    from advkit.version import __version__
 
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
     return {"advkit": __version__, "commit": source_commit(), "torch": torch.__version__,

@@ -133,7 +133,7 @@ def model_and_mnist_points(model_spec: str, n: int, device: torch.device):
     """(model, test data, x, y): a model spec of `advkit eval robustness --model` and the first n official MNIST
     test digits, on ``device``; the victim and points every attack bench compares on."""
     from advkit.data import load_dataset
-    from advkit.robustness.specs import load_model
+    from advkit.models.loader import load_model
 
     net = load_model(model_spec, device)
     test = load_dataset("mnist", "test").subset(n)

@@ -49,7 +49,8 @@ def main() -> None:
     from advkit.commands.eval_defense import DefenseConfig
     from advkit.defenses.evaluate import evaluate_defense
     from advkit.defenses.specs import load_purifier
-    from advkit.robustness.specs import load_data, load_model
+    from advkit.models.loader import load_model
+    from advkit.robustness.specs import load_data
 
     defaults = DefenseConfig()
     classifier = load_model("default", "cpu")

@@ -27,7 +27,8 @@ from torch import nn
 from advkit.attacks.pgd import PGD
 from advkit.defenses.defended import Defended
 from advkit.defenses.specs import load_purifier
-from advkit.robustness.specs import load_data, load_model
+from advkit.models.loader import load_model
+from advkit.robustness.specs import load_data
 
 
 class StraightClamp(torch.autograd.Function):

@@ -72,7 +72,7 @@ def test_objective_mixes_clean_and_adversarial_loss(test_digits):
 
 
 def test_catastrophic_overfitting_is_detected_and_best_weights_kept(test_digits):
-    from advkit.adversarial.fgsm_demo import load_victim
+    from advkit.models.loader import load_victim
 
     net = load_victim("default", torch.device("cpu")).model
     monitor = OverfitMonitor(test_digits.images[:128], test_digits.labels[:128], eps=0.02, pgd_steps=3)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 
 from advkit.adversarial.evaluate import robustness
-from advkit.adversarial.fgsm_demo import load_victim
+from advkit.models.loader import load_victim
 from advkit.data import load_dataset
 
 

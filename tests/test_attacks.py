@@ -247,7 +247,8 @@ def test_imagenet_path_on_the_shipped_cat(tmp_path):
     only the pretrained weights are missing offline, so everything around them is exercised."""
     import torchvision
 
-    from advkit.adversarial.fgsm_demo import Victim, image_mode
+    from advkit.adversarial.fgsm_demo import image_mode
+    from advkit.models.loader import Victim
     from advkit.attacks import IMAGENET_MEAN, IMAGENET_STD
     from advkit.commands.fgsm import FGSMConfig
     from advkit.runtime.session import open_session

@@ -15,7 +15,7 @@ from advkit.errors import AdvkitError
 
 @pytest.fixture(scope="module")
 def cnn():
-    from advkit.adversarial.fgsm_demo import load_victim
+    from advkit.models.loader import load_victim
 
     return load_victim("default", torch.device("cpu")).model
 

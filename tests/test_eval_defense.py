@@ -12,7 +12,8 @@ from torch import nn
 
 from advkit.defenses import JPEG, BitDepth, Identity
 from advkit.defenses.evaluate import conclusion, evaluate_defense
-from advkit.robustness.specs import load_data, load_model
+from advkit.models.loader import load_model
+from advkit.robustness.specs import load_data
 
 torch.set_num_threads(1)
 

@@ -14,7 +14,8 @@ from advkit.defenses import Defended, HGD, load_purifier
 from advkit.defenses.hgd import guided_loss, last_hidden
 from advkit.errors import AdvkitError
 from advkit.models.registry import build_model
-from advkit.robustness.specs import load_data, load_model
+from advkit.models.loader import load_model
+from advkit.robustness.specs import load_data
 from advkit.train.hgd import adversarial_set
 
 torch.set_num_threads(1)

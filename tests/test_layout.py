@@ -14,7 +14,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "advkit"
 FLOORS = {"cli": 4, "commands": 3, "defaults": 3, "train": 2, "gan": 2, "denoise": 2, "adversarial": 2, "attacks": 2,
           "robustness": 2, "defenses": 2, "certify": 2, "recipes": 2, "report": 2, "data": 1, "models": 1,
-          "runtime": 1, "errors": 0, "values": 0, "__init__": 0}
+          "runtime": 1, "errors": 0, "values": 0, "version": 0, "api": 5, "__init__": 5}
 
 
 def _modules() -> dict[str, Path]:

@@ -1,8 +1,8 @@
 """What ``advkit fgsm`` shows: the panda-style figure on single images, and error vs eps on a test set.
 
-The victim is the shipped MNIST CNN (``default``), a checkpoint written by ``advkit advtrain``, or a
-torchvision ImageNet classifier (pretrained weights used only when already cached: nothing is downloaded
-at run time). Images are tensors in [0, 1]; ImageNet normalization lives in :class:`advkit.attacks.Normalized`.
+The victim is loaded by :func:`advkit.models.loader.load_victim`: the shipped MNIST CNN (``default``), a checkpoint
+written by ``advkit advtrain``, or ``torchvision:NAME`` (pretrained weights used only when already cached). Images
+are tensors in [0, 1]; ImageNet normalization lives in :class:`advkit.models.normalized.Normalized`.
 
     >>> victim = load_victim("default", torch.device("cpu"))
     >>> x = victim.load_image(victim.default_images[0])          # [1, 1, 28, 28]
@@ -11,118 +11,16 @@ at run time). Images are tensors in [0, 1]; ImageNet normalization lives in :cla
 from __future__ import annotations
 
 import math
-import os
-import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 import torch
 from torch import nn
 
-from advkit.attacks import FGSM, IMAGENET_MEAN, IMAGENET_STD, Normalized, predict
-from advkit.data.paths import assets_root, portable_path
+from advkit.attacks import FGSM, predict
+from advkit.data.paths import portable_path
+from advkit.models.loader import Victim
 from advkit.errors import AdvkitError
-
-DEFAULT_CHECKPOINT = "mnist-cnn.pt"
-DIGIT_NAME = re.compile(r"^mnist-test-(\d+)-label-(\d)\.png$")
-
-
-@dataclass
-class Victim:
-    model: nn.Module
-    name: str
-    kind: str  # "mnist" (1x28x28) or "imagenet" (3x224x224)
-    class_names: list[str]
-    default_images: list[Path] = field(default_factory=list)
-    source: str = ""
-
-    def load_image(self, path: str | os.PathLike) -> torch.Tensor:
-        """An image file as a ``[1, C, H, W]`` tensor in [0, 1] in the victim's input format."""
-        from torchvision.transforms.v2 import functional as TF
-
-        from advkit.data.images import load_image
-
-        # The foundation's reader: missing, truncated, transparent or non-image files get one-line errors.
-        x = load_image(path, mode="L" if self.kind == "mnist" else "RGB")
-        if self.kind == "mnist":
-            x = TF.resize(x, [28, 28], antialias=True)
-        else:  # the standard ImageNet evaluation crop
-            x = TF.center_crop(TF.resize(x, [256], antialias=True), [224, 224])
-        return x.clamp(0, 1).unsqueeze(0)
-
-    def conversion(self, path: str | os.PathLike) -> str | None:
-        """What :meth:`load_image` changes in this file to fit the model's input (None: nothing)."""
-        import numpy as np
-        from PIL import Image
-
-        with Image.open(path) as image:
-            size, mode = image.size, image.mode
-            rgb = np.asarray(image.convert("RGB"))
-        grey = mode in ("L", "1") or bool((rgb == rgb[..., :1]).all())  # RGB files of grey pixels lose nothing
-        if self.kind == "mnist" and (size != (28, 28) or not grey):
-            return f"{size[0]}x{size[1]} {mode} image converted to 28x28 grey for the MNIST classifier"
-        if self.kind == "imagenet" and (size != (224, 224) or mode != "RGB"):
-            return f"{size[0]}x{size[1]} {mode} image resized to 256 px and centre-cropped to 224x224 RGB"
-        return None
-
-    def label_of(self, path: Path) -> int | None:
-        match = DIGIT_NAME.match(Path(path).name)
-        return int(match.group(2)) if match else None
-
-
-def load_victim(spec: str, device: torch.device) -> Victim:
-    """``default`` | a torchvision classifier name | a checkpoint path."""
-    digits = sorted(assets_root().glob("mnist-test-*.png"))
-    if spec == "default":
-        path = assets_root() / DEFAULT_CHECKPOINT
-        if not path.exists():
-            raise AdvkitError(f"the shipped default model {path} is missing; reinstall advkit or pass --model CKPT")
-        return _from_checkpoint(path, device, digits, "shipped MNIST CNN (advkit, 5k MNIST train subset)")
-    if Path(spec).exists() or Path(spec).suffix in (".pt", ".pth") or "/" in spec or os.sep in spec:
-        # A path: the checkpoint loader names what is wrong with it (missing, truncated, foreign, ...).
-        return _from_checkpoint(Path(spec), device, digits, f"checkpoint {spec}")
-    return _torchvision(spec, device)
-
-
-def _from_checkpoint(path: Path, device: torch.device, digits: list[Path], source: str) -> Victim:
-    from advkit.models.classifiers import ARCHS
-    from advkit.runtime.checkpoint import load_checkpoint, rebuild_models
-
-    payload = load_checkpoint(path)
-    role = "net"
-    if role not in payload["models"] or payload["models"][role]["name"] not in ARCHS:
-        held = ", ".join(f"{r}: {m['name']}" for r, m in payload["models"].items())
-        raise AdvkitError(f"{path} holds no MNIST classifier ({held}); pass a checkpoint written by `advkit advtrain` "
-                          f"(architectures {', '.join(ARCHS)})")
-    model = rebuild_models(payload, [role], device)[role].eval()
-    num_classes = getattr(model.config, "num_classes", 10)
-    return Victim(model, payload["models"][role]["name"], "mnist", [str(c) for c in range(num_classes)], digits, source)
-
-
-def _torchvision(name: str, device: torch.device) -> Victim:
-    """A torchvision ImageNet classifier whose pretrained weights are already in the torch hub cache."""
-    import torchvision
-
-    try:
-        weights = torchvision.models.get_model_weights(name).DEFAULT
-    except (ValueError, KeyError):
-        raise AdvkitError(f"--model {name!r} is neither 'default', an existing checkpoint file, nor a torchvision "
-                          "classifier name (e.g. googlenet, resnet50)") from None
-    cached = Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(weights.url)
-    if not cached.exists():
-        raise AdvkitError(f"pretrained {name} weights are not cached at {cached} and advkit never downloads at run time; "
-                          f"on a machine with a network run `python -c \"import torchvision; torchvision.models.{name}"
-                          f"(weights='DEFAULT')\"` (or copy {os.path.basename(weights.url)} there), then retry")
-    try:
-        model = torchvision.models.get_model(name, weights=weights).eval()
-    except RuntimeError as e:  # truncated download, hash mismatch
-        raise AdvkitError(f"cached {name} weights at {cached} are unreadable ({str(e).splitlines()[0][:80]}); delete the "
-                          "file and fetch it again on a machine with a network") from None
-    net = Normalized(model, IMAGENET_MEAN, IMAGENET_STD).to(device).eval()
-    return Victim(net, name, "imagenet", list(weights.meta["categories"]), [assets_root() / "chelsea.png"],
-                  f"torchvision {name} ({weights})")
-
 
 # ---------------------------------------------------------------------------------------------- measurements
 def fgsm_directions(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 500) -> torch.Tensor:

@@ -20,28 +20,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from advkit.errors import AdvkitError
+from advkit.models.normalized import IMAGENET_MEAN, IMAGENET_STD, Normalized  # noqa: F401 - advkit.attacks.Normalized
 from advkit.runtime.amp import autocast
 from advkit.runtime.modules import eval_mode, model_device, model_dtype
 from advkit.values import check_eps, parse_norm
 
 T = TypeVar("T")
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-
-
-class Normalized(nn.Module):
-    """``model((x - mean) / std)``: the one place where input normalization happens."""
-
-    def __init__(self, model: nn.Module, mean: tuple[float, ...], std: tuple[float, ...]):
-        super().__init__()
-        self.model = model
-        self.register_buffer("mean", torch.tensor(mean).view(1, -1, 1, 1))
-        self.register_buffer("std", torch.tensor(std).view(1, -1, 1, 1))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model((x - self.mean) / self.std)
-
 
 class Attack(ABC):
     """Base class: validates the budget and inputs, moves them to the model's device, switches to eval mode.

@@ -46,7 +46,7 @@ def denoised_classifier(front: nn.Module, classifier: nn.Module) -> nn.Module:
 def load_front(spec: str, sigma: float, device: torch.device | str = "cpu", fold: bool = True) -> DenoiserFront:
     """The denoiser a spec names (see the module docstring), in eval mode on ``device``, weights frozen."""
     from advkit.denoise.inference import SHIPPED_MODELS, load_denoiser
-    from advkit.robustness.specs import is_torchscript
+    from advkit.models.loader import is_torchscript
 
     device = torch.device(device)
     path = Path(spec)

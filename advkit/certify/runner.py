@@ -48,7 +48,8 @@ def certify_run(config, session, mean=None, std=None) -> dict:
     """The whole command (see :mod:`advkit.commands.certify`); returns results.json's content."""
     from advkit.certify.report import write_report
     from advkit.data.paths import portable
-    from advkit.robustness.specs import check_pair, load_data, load_model, subset_indices
+    from advkit.models.loader import load_model
+    from advkit.robustness.specs import check_pair, load_data, subset_indices
 
     model = load_model(config.model, session.device, mean, std)
     if config.denoiser:

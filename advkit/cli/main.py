@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from advkit import __version__
+from advkit.version import __version__
 from advkit.cli.common import AdvkitGroup
 
 COMMANDS = {

@@ -56,7 +56,8 @@ def evaluate(config: HGDConfig, checkpoint: str, session: Session) -> dict:
     from advkit.defenses.evaluate import evaluate_defense
     from advkit.defenses.report import markdown_report, plot_accuracy
     from advkit.defenses.specs import load_purifier
-    from advkit.robustness.specs import load_data, load_model
+    from advkit.models.loader import load_model
+    from advkit.robustness.specs import load_data
 
     classifier = load_model(config.classifier, session.device)
     purifier = load_purifier(f"hgd:{checkpoint}", session.device)

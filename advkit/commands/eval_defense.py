@@ -69,7 +69,8 @@ def run(config: DefenseConfig, session: Session | None = None, **session_options
     from advkit.defenses.evaluate import evaluate_defense
     from advkit.defenses.report import write_report
     from advkit.defenses.specs import load_purifier
-    from advkit.robustness.specs import check_pair, load_data, load_model
+    from advkit.models.loader import load_model
+    from advkit.robustness.specs import check_pair, load_data
 
     with session_for("eval-defense", config, session, **session_options) as session:
         classifier = load_model(config.classifier, session.device)

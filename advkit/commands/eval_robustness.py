@@ -73,7 +73,8 @@ CONFIG = RobustnessConfig
 def run(config: RobustnessConfig, session: Session | None = None, **session_options) -> dict:
     from advkit.robustness.evaluate import evaluate_robustness
     from advkit.robustness.report import write_report
-    from advkit.robustness.specs import load_data, load_model, subset_description
+    from advkit.models.loader import load_model
+    from advkit.robustness.specs import load_data, subset_description
 
     with session_for("eval-robustness", config, session, **session_options) as session:
         model = load_model(config.model, session.device, _floats(config.mean, "--mean"), _floats(config.std, "--std"))

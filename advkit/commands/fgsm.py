@@ -1,7 +1,7 @@
 """``advkit fgsm``: FGSM adversarial examples (Goodfellow, Shlens & Szegedy 2015).
 
     advkit fgsm --eps 0.007                          # shipped MNIST CNN + shipped test digits: the panda-style figure
-    advkit fgsm --model googlenet --eps 0.007        # the paper's figure itself (torchvision weights, if cached)
+    advkit fgsm --model torchvision:googlenet --eps 0.007   # the paper's figure itself (torchvision weights, if cached)
     advkit fgsm --model runs/advtrain-.../checkpoints/final.pt --image my7.png --target 3
     advkit fgsm --dataset mnist --eps 0.1,0.2,0.25,0.3   # error and confidence vs eps, plus PGD error
 
@@ -30,7 +30,7 @@ class FGSMConfig(RunConfig):
     eps: tuple[float, ...] = field(default=(0.007,), metadata={
         "help": "L-inf budget(s) in [0,1] pixel units (0.007 or 2/255); comma list in dataset mode.", "parsed": True})
     model: str = field(default="default", metadata={
-        "help": "'default' (shipped MNIST CNN), a torchvision ImageNet classifier (googlenet, resnet50, ...) or a checkpoint."})
+        "help": "'default' (shipped MNIST CNN), torchvision:NAME (an ImageNet classifier: torchvision:googlenet, ...) or a checkpoint."})
     image: str = field(default="", metadata={"help": "Image file to attack (default: the shipped test digits / cat photo)."})
     target: int = field(default=-1, metadata={"help": "Targeted FGSM towards this class (-1: untargeted)."})
     dataset: str = field(default="", metadata={"help": "Dataset mode: attack the test split of mnist or fashion-mnist."})
@@ -56,8 +56,11 @@ CONFIG = FGSMConfig
 
 def run(config: FGSMConfig, session: Session | None = None, **session_options) -> dict:
     """The panda-style figure on single images, or error and confidence vs eps on a test set (``dataset``)."""
-    from advkit.adversarial.fgsm_demo import dataset_mode, image_mode, load_victim
+    from advkit.adversarial.fgsm_demo import dataset_mode, image_mode
+    from advkit.models.loader import load_victim
 
     with session_for("fgsm", config, session, **session_options) as session:
         victim = load_victim(config.model, session.device)
+        if victim.note:
+            session.warn(victim.note)
         return dataset_mode(victim, config, session) if config.dataset else image_mode(victim, config, session)

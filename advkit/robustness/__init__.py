@@ -9,6 +9,7 @@ worst case per point, check for gradient masking, and write a plot and a report.
 
 from advkit.robustness.evaluate import evaluate_robustness, strongest_attack_error
 from advkit.robustness.report import write_report
-from advkit.robustness.specs import check_pair, load_data, load_model
+from advkit.models.loader import load_model
+from advkit.robustness.specs import check_pair, load_data
 
 __all__ = ["check_pair", "evaluate_robustness", "load_data", "load_model", "strongest_attack_error", "write_report"]

@@ -1,31 +1,17 @@
 """What a robustness evaluation runs on: a model spec and a data spec, each one string, checked on the way in.
 
-Model specs (:func:`load_model`):
-
-* ``default``: the shipped MNIST CNN; a path to an advkit checkpoint (``advkit advtrain`` writes them);
-* a TorchScript file (``torch.jit.save``; recognised by its archive layout or a .ts / .jit / .torchscript name);
-* ``torchvision:NAME``: a torchvision ImageNet classifier, weights only from the local torch hub cache
-  (ImageNet normalization included);
-* ``package.module:callable``: a function (or class) that returns an ``nn.Module`` when called with no arguments.
-
-``mean`` / ``std`` wrap the model in :class:`advkit.attacks.Normalized`, so inputs stay images in [0, 1] and
-budgets are in pixel units. Data specs (:func:`load_data`): ``mnist`` / ``fashion-mnist`` / ``cifar10`` /
+The model spec is :func:`advkit.models.loader.load_model`'s (one grammar for every command). Data specs (:func:`load_data`): ``mnist`` / ``fashion-mnist`` / ``cifar10`` /
 ``cifar100`` (test splits; CIFAR via ``advkit data fetch``), ``imagenet:PATH`` (an ImageNet val folder, resized 256
 and centre-cropped 224: :mod:`advkit.data.imagenet`), an
 image folder in torchvision ImageFolder layout (``root/<class>/<image>``), or a ``.pt`` / ``.npz`` file holding
 ``x`` ``[N, C, H, W]`` (or ``[N, H, W]``) floats in [0, 1] or uint8, and integer labels ``y`` ``[N]``.
 
-    >>> model = load_model("runs/advtrain-.../checkpoints/final.pt", torch.device("cpu"))
     >>> x, y = load_data("mnist", n=1000, seed=0)
     >>> check_pair(model, x, y)          # shapes, label range and value range, or one-line AdvkitErrors
 """
 
 from __future__ import annotations
 
-import importlib
-import os
-import warnings
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -34,96 +20,8 @@ from torch import nn
 
 from advkit.errors import AdvkitError
 
-TORCHSCRIPT_SUFFIXES = (".ts", ".jit", ".torchscript")
 NAMED_DATA = ("mnist", "fashion-mnist", "cifar10", "cifar100")
 SUBSETS = ("random", "first", "robustbench")  # how --n picks its points (load_data)
-
-
-# ---------------------------------------------------------------------------------------------- models
-def load_model(spec: str, device: torch.device | str = "cpu", mean: tuple[float, ...] | None = None,
-               std: tuple[float, ...] | None = None) -> nn.Module:
-    """The model a spec names, on ``device``, in eval mode, its weights frozen (attacks need input gradients only)."""
-    device = torch.device(device)
-    if (mean is None) != (std is None):
-        raise AdvkitError("pass both --mean and --std (per-channel input normalization) or neither")
-    if spec.startswith("torchvision:"):
-        if mean is not None:
-            raise AdvkitError("torchvision models already include ImageNet normalization; drop --mean/--std")
-        from advkit.adversarial.fgsm_demo import load_victim
-
-        name = spec.split(":", 1)[1]
-        if not name or os.sep in name or Path(name).suffix:
-            raise AdvkitError(f"--model {spec!r}: write torchvision:NAME with a torchvision classifier name, e.g. torchvision:resnet50")
-        model = load_victim(name, device).model
-    elif spec == "default" or Path(spec).exists() or Path(spec).suffix in (".pt", ".pth", *TORCHSCRIPT_SUFFIXES):
-        model = _from_file(spec, device)
-    elif ":" in spec:
-        model = _from_callable(spec)
-    else:
-        raise AdvkitError(f"--model {spec!r} is neither a file, 'default', torchvision:NAME nor package.module:callable")
-    if mean is not None:
-        from advkit.attacks import Normalized
-
-        if len(mean) != len(std) or any(s <= 0 for s in std):
-            raise AdvkitError(f"--mean and --std need one value per channel and std > 0; got {mean} and {std}")
-        model = Normalized(model, tuple(mean), tuple(std))
-    model = model.to(device).eval()
-    for parameter in model.parameters():  # one by one: ScriptModules have no requires_grad_()
-        parameter.requires_grad_(False)
-    return model
-
-
-def is_torchscript(path: Path) -> bool:
-    """A TorchScript archive (by suffix, or the code folder inside the zip that torch.jit.save writes)."""
-    if path.suffix in TORCHSCRIPT_SUFFIXES:
-        return True
-    try:
-        with zipfile.ZipFile(path) as archive:  # torch.jit.save archives carry the model's code
-            return any("/code/" in name for name in archive.namelist())
-    except (zipfile.BadZipFile, OSError):
-        return False
-
-
-def _from_file(spec: str, device: torch.device) -> nn.Module:
-    if spec == "default":
-        from advkit.adversarial.fgsm_demo import load_victim
-
-        return load_victim("default", device).model
-    path = Path(spec)
-    if not path.is_file():
-        raise AdvkitError(f"model file {path} does not exist; check the path")
-    if is_torchscript(path):
-        try:
-            with warnings.catch_warnings():  # torch deprecates TorchScript in favour of torch.export: still read it
-                warnings.simplefilter("ignore")
-                return torch.jit.load(str(path), map_location=device)
-        except Exception as e:  # noqa: BLE001 - any failure to parse means "not a TorchScript model"
-            raise AdvkitError(f"{path} is not a loadable TorchScript model ({str(e).strip().splitlines()[0][:120]})") from None
-    from advkit.runtime.checkpoint import load_checkpoint, rebuild_models
-
-    payload = load_checkpoint(path)  # names what is wrong: missing, truncated, foreign, unsafe pickle
-    roles = list(payload["models"])
-    role = "net" if "net" in roles else (roles[0] if len(roles) == 1 else None)
-    if role is None:
-        raise AdvkitError(f"{path} holds several models ({', '.join(roles)}) and no classifier 'net'; pass a "
-                          "classifier checkpoint (advkit advtrain writes one)")
-    return rebuild_models(payload, [role], device)[role]
-
-
-def _from_callable(spec: str) -> nn.Module:
-    module_name, _, attribute = spec.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except Exception as e:  # noqa: BLE001 - whatever the import raises, the spec is what is wrong
-        raise AdvkitError(f"--model {spec!r}: cannot import {module_name} ({type(e).__name__}: "
-                          f"{str(e).splitlines()[0][:100] if str(e) else ''}); check the module path and PYTHONPATH") from None
-    factory = getattr(module, attribute, None)
-    if not callable(factory):
-        raise AdvkitError(f"--model {spec!r}: {module_name} has no callable {attribute!r}")
-    model = factory()
-    if not isinstance(model, nn.Module):
-        raise AdvkitError(f"--model {spec!r} returned a {type(model).__name__}, not a torch.nn.Module")
-    return model
 
 
 # ---------------------------------------------------------------------------------------------- data

@@ -27,7 +27,13 @@ TOY_DATASETS = ("ring", "gaussian1d")
 
 @dataclass
 class GANConfig(TrainerConfig):
-    """``advkit gan train`` options; defaults are the source's MNIST GAN (mlp, ns, 10k iterations, batch 128)."""
+    """``advkit gan train`` options; defaults are the source's MNIST GAN (mlp, ns, 10k iterations, batch 128).
+
+        >>> import advkit
+        >>> config = advkit.GANConfig(arch="dcgan", loss="wgan-gp", dataset="fake", steps=2)
+        >>> config.d_steps, config.lr                       # resolved per loss
+        (5, 0.0001)
+    """
     steps: int = field(default=10_000, metadata={"help": "Generator updates (iterations of Algorithm 1)."})
     arch: str = field(default="mlp", metadata={"help": "mlp (the source's GAN) or dcgan.", "choices": ARCHS})
     loss: str = field(default="ns", metadata={"help": "GAN objective (see advkit/gan/losses.py).", "choices": LOSSES})

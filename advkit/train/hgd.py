@@ -65,7 +65,8 @@ class HGDTrainer(Trainer):
     def build(self) -> None:
         from advkit.attacks import PGD
         from advkit.data import load_dataset
-        from advkit.robustness.specs import check_pair, load_model
+        from advkit.models.loader import load_model
+        from advkit.robustness.specs import check_pair
 
         c = self.config
         self.classifier = load_model(c.classifier, self.device)
