@@ -33,7 +33,11 @@ def test_the_readme_is_short_and_has_its_sections():
     for heading in ("## Set up", "## A ten-line tour", "## Python API", "## Results"):
         assert heading in text, heading
     assert "python -m pytest -q -n 2" in text  # the test command CI runs (.ci/run)
-    assert _snippets(), "no Python snippet"
+    assert len(_snippets()) >= 4, "the Python API shows attacks, GANs, denoising and recipes"
+    api = text.split("## Python API", 1)[1].split("\n## ", 1)[0]
+    imports = re.findall(r"^(?:from|import) (advkit\S*)", api, flags=re.M)
+    assert imports and set(imports) == {"advkit"}, f"the README's API is `import advkit` only: {imports}"
+    assert not re.findall(r"advkit\.\w+\.\w+\.\w+", api), "one level below advkit at most (advkit.attacks.PGD)"
 
 
 def _leaf(words: list[str]):
@@ -65,3 +69,9 @@ def test_readme_snippet_runs(index, tmp_path, monkeypatch, capsys):
     exec(compile(_snippets()[index], f"README.md snippet {index + 1}", "exec"), {})
     printed = capsys.readouterr().out
     assert printed.strip(), "every snippet prints what it measured"
+    errors = [float(m) for m in re.findall(r"error ([\d.]+)%", printed)]
+    if len(errors) == 2:  # FGSM then PGD at the same eps: PGD is at least as strong
+        assert errors[1] >= errors[0]
+    psnr = [float(m) for m in re.findall(r"([\d.]+)(?= ->| dB)", printed)]
+    if len(psnr) == 2:  # the shipped model removes most of sigma-50 noise
+        assert psnr[1] > psnr[0] + 5
