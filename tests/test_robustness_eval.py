@@ -202,8 +202,13 @@ def test_real_attacks_on_the_shipped_cnn_and_the_report(tmp_path, digits, defaul
     x, y = digits[0][:32], digits[1][:32]
     calls = []
     results = evaluate_robustness(default_model, x, y, [0.05, 0.15], attacks=["fgsm", "pgd"], pgd_steps=10,
-                                  progress=lambda label, done, total: calls.append((done, total)))
-    assert calls[-1] == (4, 4)
+                                  batch_size=16, progress=lambda *a: calls.append(a))
+    # after every block of 16 points: (label, points done, points in all, points/s, seconds left)
+    labels = {c[0] for c in calls}
+    assert labels == {f"eps={e} {a}" for e in ("0.05", "0.15") for a in ("fgsm", "pgd")}
+    for label in labels:
+        done = [c for c in calls if c[0] == label]
+        assert done[-1][1] == done[-1][2] and done[-1][4] == 0 and all(c[3] > 0 for c in done)
     table = results["robust_accuracy"]
     for row in table.values():
         assert row["worst_case"] <= min(row["fgsm"], row["pgd"])

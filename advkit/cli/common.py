@@ -159,10 +159,11 @@ def verbose_option(fn: Callable) -> Callable:
 
 
 def session_options(fn: Callable, out: bool = True, resume: bool = False) -> Callable:
-    """--recipe, --quiet, --out/--overwrite (commands with a run directory) and --resume (trainers)."""
+    """--recipe, --quiet, --out/--overwrite (commands with a run directory) and --resume (trainers and resumable
+    commands)."""
     if resume:
         fn = click.option("--resume", type=click.Path(exists=True), default=None,
-                          help="Continue from a run directory's latest checkpoint (or a checkpoint file).")(fn)
+                          help="Continue a run: its run directory (a trainer's latest checkpoint, or a checkpoint file).")(fn)
     fn = click.option("--recipe", type=click.Path(dir_okay=False), is_eager=True, expose_value=True,
                       callback=_apply_recipe, help="TOML recipe: keys are this command's option names; flags override it.")(fn)
     fn = verbose_option(fn)
@@ -182,11 +183,17 @@ def config_from(config_cls: type, options: dict[str, Any]):
     return config_cls(**{k: (list(v) if isinstance(v, tuple) else v) for k, v in options.items() if k in names})
 
 
-def _resume_defaults(config_cls: type, options: dict[str, Any], resume: str) -> dict[str, Any]:
-    """Options the user did not give take the stored run's values (so `--resume RUN` alone continues it)."""
+def _resume_defaults(config_cls: type, options: dict[str, Any], resume: str, trainer: bool = True) -> dict[str, Any]:
+    """Options the user did not give take the stored run's values (so `--resume RUN` alone continues it): a
+    trainer's from its checkpoint, a resumable evaluation's from the run directory's config.json."""
     from advkit.runtime.checkpoint import load_checkpoint, resolve_checkpoint
 
-    stored = load_checkpoint(resolve_checkpoint(resume))["config"]
+    if not trainer:
+        from advkit.runtime.rundir import read_config
+
+        stored = read_config(resume)
+    else:
+        stored = load_checkpoint(resolve_checkpoint(resume))["config"]
     ctx = click.get_current_context()
     names = {f.name for f in dataclasses.fields(config_cls)}
     for name in names & set(stored):
@@ -201,6 +208,7 @@ def library_command(name: str, help_text: str, show: Callable[[dict], None] | No
 
     module = command_module(name)
     config_cls, trainer = module.CONFIG, getattr(module, "TRAINER", False)
+    resumable = trainer or getattr(module, "RESUMABLE", False)  # RESUMABLE: run(config, session, resume=RUN)
     has_out_field = "out" in {f.name for f in dataclasses.fields(config_cls)}
 
     def callback(**options) -> None:
@@ -214,11 +222,11 @@ def library_command(name: str, help_text: str, show: Callable[[dict], None] | No
         options.pop("recipe", None)
         out = None if has_out_field else options.pop("out", None)
         if resume:
-            options = _resume_defaults(config_cls, options, resume)
+            options = _resume_defaults(config_cls, options, resume, trainer)
         config = config_from(config_cls, options)
         with open_session(name.replace(" ", "-"), config, out=out, quiet=quiet, resume=resume, overwrite=overwrite,
                           run_dir=module.RUN_DIR) as session:
-            results = module.run(config, session, resume=resume) if trainer else module.run(config, session)
+            results = module.run(config, session, resume=resume) if resumable else module.run(config, session)
             results = portable(plain(results))  # results.json and the screen name no path of this machine
             if session.run is not None:
                 session.run.save_json("results.json", results)
@@ -228,7 +236,7 @@ def library_command(name: str, help_text: str, show: Callable[[dict], None] | No
             (show or (lambda r: show_results(r, f"advkit {name}", shown_path(where) if where else None, verbose)))(results)
 
     command = AdvkitCommand(name.split()[-1], callback=callback, help=help_text, short_help=help_text.split("\n\n")[0])
-    decorated = options_from(config_cls)(session_options(lambda **kw: None, out=not has_out_field, resume=trainer))
+    decorated = options_from(config_cls)(session_options(lambda **kw: None, out=not has_out_field, resume=resumable))
     command.params = decorated.__click_params__[::-1]
     return command
 

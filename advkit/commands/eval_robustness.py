@@ -68,25 +68,45 @@ class RobustnessConfig(RunConfig):
 
 
 CONFIG = RobustnessConfig
+RESUMABLE = True  # --resume RUN: per-point results stored in RUN/points are kept, the rest attacked
 
 
-def run(config: RobustnessConfig, session: Session | None = None, **session_options) -> dict:
+def run(config: RobustnessConfig, session: Session | None = None, resume: str | None = None, **session_options) -> dict:
+    from advkit.robustness.card import model_card
     from advkit.robustness.evaluate import evaluate_robustness
     from advkit.robustness.report import write_report
     from advkit.models.loader import load_model
+    from advkit.robustness.shards import BlockRunner, PointStore, is_out_of_memory
     from advkit.robustness.specs import load_data, subset_description
 
-    with session_for("eval-robustness", config, session, **session_options) as session:
+    with session_for("eval-robustness", config, session, resume=resume, **session_options) as session:
         model = load_model(config.model, session.device, _floats(config.mean, "--mean"), _floats(config.std, "--std"))
         x, y = load_data(config.data, config.n or None, config.seed, config.subset)
         subset = subset_description(config.data, config.n, config.seed, config.subset, x.shape[0])
-        # One progress bar per (eps, attack) pair, moving per batch: "[3/12] eps=0.3 apgd-ce ━━━ 2/4 50% ..."
-        results = evaluate_robustness(model, x, y, config.eps, config.attacks or None, config.norm, config.batch_size,
-                                      config.seed, config.pgd_steps, config.restarts, track=session.track)
+        store = PointStore(session.run.path if session.run is not None else None, writer=session.is_main)
+        batch_size, halved = config.batch_size, []
+        while True:
+            # One progress bar per (eps, attack) pair, moving per block: "eps=0.3 apgd-ce ━━━ 2/4 50% 0.2 it/s eta .."
+            runner = BlockRunner(store, session.dist, batch_size, config.seed, track=session.track)
+            try:
+                results = evaluate_robustness(model, x, y, config.eps, config.attacks or None, config.norm, batch_size,
+                                              config.seed, config.pgd_steps, config.restarts, runner=runner)
+                break
+            except Exception as e:  # noqa: BLE001 - only out-of-memory is retried, at half the batch
+                if not is_out_of_memory(e) or batch_size == 1 or runner.world > 1:
+                    raise
+                halved.append(batch_size)
+                batch_size //= 2
+                session.warn(f"out of memory at batch size {halved[-1]}; retrying at {batch_size}")
+        if halved:
+            results["warnings"].insert(0, f"out of memory at batch size {', '.join(map(str, halved))}: evaluated "
+                                          f"at batch size {batch_size} (results equal a run with --batch-size {batch_size})")
         for warning in results["warnings"]:
             session.warn(warning)
         from advkit.data.paths import portable
 
+        results["processes"] = runner.world
+        results["model_card"] = model_card(results, portable(config.model), config.data, subset)
         png, md = write_report(results, session.run.path, portable(f"{config.model} on {config.data} ({config.norm})"),
                                subset)
         return {**results, "model": config.model, "data": config.data, "subset": subset, "figure": str(png),

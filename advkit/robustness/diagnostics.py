@@ -108,8 +108,10 @@ def pgd_loss_not_increasing(model, x, y, eps: float, norm: str) -> list[str]:
 
 
 def run_diagnostics(model: nn.Module, x: torch.Tensor, y: torch.Tensor, results: dict, norm: str, generator=None,
-                    tol: float = 0.01) -> list[str]:
-    """Every check; ``x``, ``y`` are the points classified correctly without attack."""
+                    tol: float = 0.01, batch_size: int = SAMPLE) -> list[str]:
+    """Every check; ``x``, ``y`` are the points classified correctly without attack (the extra attacks use the
+    first ``min(SAMPLE, batch_size)`` of them: one batch)."""
+    x, y = x[:min(SAMPLE, batch_size)], y[:min(SAMPLE, batch_size)]
     table = results["robust_accuracy"]
     tol = max(tol, 1.5 / max(results["n"], 1))  # one point is noise
     warnings = black_box_beats_white_box(table, tol) + fgsm_beats_pgd(table, tol) + accuracy_rises_with_eps(table, tol)

@@ -4,7 +4,8 @@ survives every attack run at eps), with gradient-masking diagnostics (advkit.rob
 The attacks, their norms and which run by default are the rows of :mod:`advkit.attacks.catalog` (``norm="linf"``
 or ``"l2"``; budgets in [0, 1] pixel units). Minimum-norm attacks (CW, DeepFool) run once, and a point falls at eps
 when their perturbation fools the model with an L2 norm <= eps. Every attack is run on the points classified
-correctly without attack.
+correctly without attack, in blocks whose random draws depend on where the block is, so runs split over processes
+(torchrun) or resumed after a kill give the same per-point results (:mod:`advkit.robustness.shards`).
 
     >>> results = evaluate_robustness(model, x, y, [0.1, 0.2, 0.3], norm="linf", seed=0)
     >>> results["robust_accuracy"]["0.3"]        # {"fgsm": 0.9, "pgd": 0.85, ..., "worst_case": 0.83}
@@ -13,6 +14,7 @@ correctly without attack.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from typing import Callable
 
@@ -51,29 +53,29 @@ def _fooled(model: nn.Module, x: torch.Tensor, y: torch.Tensor, attack, batch_si
     return torch.cat(out) if out else torch.zeros(0, dtype=torch.bool)
 
 
-def _minimum_norms(model, x, y, attack, batch_size: int, track: Callable | None = None,
-                   description: str = "attack") -> torch.Tensor:
+def _minimum_norms(model, x, y, attack) -> torch.Tensor:
     """[N] L2 norm of a minimum-norm attack's perturbation where it fools the model, inf where it does not."""
     from advkit.attacks import predict
 
-    norms = []
-    for start in _batches(x.shape[0], batch_size, track, description):
-        xb, yb = x[start:start + batch_size], y[start:start + batch_size]
-        x_adv = attack(xb, yb).cpu()
-        norm = (x_adv - xb.cpu()).flatten(1).norm(dim=1)
-        norms.append(torch.where(predict(model, x_adv)[0].cpu() != yb.cpu(), norm, torch.full_like(norm, float("inf"))))
-    return torch.cat(norms)
+    x_adv = attack(x, y).cpu()
+    norm = (x_adv - x.cpu()).flatten(1).norm(dim=1)
+    return torch.where(predict(model, x_adv)[0].cpu() != y.cpu(), norm, torch.full_like(norm, float("inf")))
 
 
 def evaluate_robustness(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps_list, attacks=None,
                         norm: str = "linf", batch_size: int = 500, seed: int = 0, pgd_steps: int = 40,
-                        restarts: int = 1, diagnostics: bool = True,
-                        progress: Callable[[str, int, int], None] | None = None, track: Callable | None = None) -> dict:
-    """Clean accuracy, robust accuracy per eps and attack plus the per-point worst case, seconds per attack and
-    warnings. ``progress(label, done, total)`` is called after each (eps, attack) pair; ``track`` (shaped like
-    :func:`advkit.runtime.progress.track`) runs each pair's batches, so a progress bar moves per batch. See the
-    module docstring."""
+                        restarts: int = 1, diagnostics: bool = True, progress: Callable[..., None] | None = None,
+                        track: Callable | None = None, runner=None) -> dict:
+    """Clean accuracy, robust accuracy per eps and attack plus the per-point worst case (``robust_points``: the
+    indices of the points robust at each eps), seconds per attack and warnings.
+
+    Points are attacked in blocks of ``batch_size`` whose random draws depend on the block's place only
+    (:mod:`advkit.robustness.shards`; ``runner``, a BlockRunner, splits them over processes and stores them in a
+    run directory). ``track`` (shaped like :func:`advkit.runtime.progress.track`: rate and ETA) runs each (eps,
+    attack) pair's blocks; ``progress(label, points done, points, points/s, seconds left)`` is called after each
+    block. See the module docstring."""
     from advkit.attacks import predict
+    from advkit.robustness.shards import BlockRunner, PointStore
     from advkit.robustness.specs import check_pair
 
     norm = parse_norm(norm)
@@ -82,27 +84,39 @@ def evaluate_robustness(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps_
     if batch_size < 1:
         raise AdvkitError(f"batch size must be positive; got {batch_size}")
     check_pair(model, x, y)
-    generator = torch.Generator().manual_seed(seed)
+    runner = runner or BlockRunner(PointStore(None), batch_size=batch_size, seed=seed)
+    runner.progress, runner.track = progress or runner.progress, track or runner.track
     warnings: list[str] = []
     seconds: dict[str, float] = {}
     start_all = time.perf_counter()
 
-    correct = (predict(model, x, batch_size)[0].cpu() == y.cpu())
+    correct = (predict(model, x, runner.batch_size)[0].cpu() == y.cpu())
     seconds["clean"] = time.perf_counter() - start_all
     idx = correct.nonzero().squeeze(1)
     xc, yc = x[idx], y[idx]
     n = x.shape[0]
+    runner.store.pin({"n": n, "labels": hashlib.sha256(y.cpu().numpy().tobytes()).hexdigest()[:16],
+                      "correct": idx.tolist(), "batch_size": runner.batch_size, "seed": seed, "norm": norm,
+                      "eps": eps_list, "attacks": names, "pgd_steps": pgd_steps, "restarts": restarts})
+
+    def attack_fn(name: str, eps: float):
+        def run_block(xb: torch.Tensor, yb: torch.Tensor, block_seed: int) -> torch.Tensor:
+            generator = torch.Generator().manual_seed(block_seed)
+            attack = build_attack(name, model, eps, norm, generator, block_seed, pgd_steps, restarts)
+            if ATTACKS[name].minimum_norm:
+                return _minimum_norms(model, xb, yb, attack)
+            return ~_fooled(model, xb, yb, attack, xb.shape[0])
+        return run_block
 
     available, minimum_norms = names, {}
     for name in names:
         if ATTACKS[name].minimum_norm:  # run once for every eps
             began = time.perf_counter()
-            attack = build_attack(name, model, 0.0, norm, generator, seed, pgd_steps, restarts)
-            minimum_norms[name] = _minimum_norms(model, xc, yc, attack, batch_size, track, name)
+            minimum_norms[name] = runner.run("any", name, idx, xc, yc, attack_fn(name, 0.0))
             seconds[name] = time.perf_counter() - began
 
     table: dict[str, dict[str, float]] = {}
-    total, done = len(eps_list) * len(available), 0
+    robust_points: dict[str, list[int]] = {}
     for eps in eps_list:
         key = f"{eps:g}"
         survived = {}
@@ -113,26 +127,24 @@ def evaluate_robustness(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps_
             elif eps == 0:
                 survived[name] = torch.ones(xc.shape[0], dtype=torch.bool)
             else:
-                attack = build_attack(name, model, eps, norm, generator, seed, pgd_steps, restarts)
-                survived[name] = ~_fooled(model, xc, yc, attack, batch_size, track,
-                                          f"[{done + 1}/{total}] eps={key} {name}")
+                survived[name] = runner.run(key, name, idx, xc, yc, attack_fn(name, eps)).bool()
                 seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - began
-            done += 1
-            if progress is not None:
-                progress(f"eps={key} {name}", done, total)
         worst = torch.ones(xc.shape[0], dtype=torch.bool)
         for flags in survived.values():
             worst &= flags
         table[key] = {name: flags.sum().item() / n for name, flags in survived.items()}
         table[key]["worst_case"] = worst.sum().item() / n
+        robust_points[key] = idx[worst].tolist()
 
     results = {"n": n, "norm": norm, "eps": eps_list, "attacks": available, "clean_accuracy": correct.float().mean().item(),
-               "robust_accuracy": table, "seconds": seconds, "warnings": warnings}
+               "robust_accuracy": table, "robust_points": robust_points, "batch_size": runner.batch_size,
+               "seconds": seconds, "warnings": warnings}
     if diagnostics:
         from advkit.robustness.diagnostics import run_diagnostics
 
-        began = time.perf_counter()
-        warnings.extend(run_diagnostics(model, xc, yc, results, norm, generator))
+        began = time.perf_counter()  # a generator of its own: the same checks whatever ran before or where
+        warnings.extend(run_diagnostics(model, xc, yc, results, norm, torch.Generator().manual_seed(seed),
+                                        batch_size=runner.batch_size))
         seconds["diagnostics"] = time.perf_counter() - began
     seconds["total"] = time.perf_counter() - start_all
     return results

@@ -164,3 +164,13 @@ def plain(data: Any) -> Any:
 def _jsonable(value: Any) -> Any:
     # Tensors and numpy scalars become numbers; anything else (paths, dtypes, devices) its text.
     return value.item() if hasattr(value, "item") else str(value)
+
+
+def read_config(run: str | os.PathLike) -> dict[str, Any]:
+    """The options a run directory's config.json stored (``--resume RUN`` of a resumable evaluation)."""
+    path = Path(run) / "config.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        raise AdvkitError(f"--resume {run}: no readable config.json there; pass the run directory of an earlier "
+                          "run of this command") from None

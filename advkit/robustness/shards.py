@@ -1,0 +1,169 @@
+"""The points of an evaluation in blocks: seeded by where they are, split over processes, stored as they finish.
+
+An evaluation attacks the points the model classifies correctly, in their order, in blocks of ``batch_size``
+consecutive points. Block ``b`` of attack ``name`` at budget ``eps`` draws its random numbers (random starts,
+Square's windows, AutoAttack's seeds) from a generator seeded with :func:`block_seed` ``(seed, eps, name, first
+point of the block)``, a hash of where the block is, never of which process runs it or when. So:
+
+* under ``torchrun --nproc-per-node N`` block ``b`` runs on rank ``b % N``, and the per-point results gathered on
+  every rank equal one process's bit for bit (the same blocks, the same draws, the same batch shapes);
+* with a run directory, each block's per-point result is written there as soon as it is finished
+  (``points/<eps>/<attack>/block-<b>.pt``, atomically: temporary file, fsync, rename), and ``--resume RUN``
+  loads what is there and attacks only the rest: the final results equal an uninterrupted run's, whether the
+  run died by Ctrl-C, SIGTERM or SIGKILL.
+
+A block's result is a ``[points]`` tensor: bool survived for most attacks, float32 perturbation norms (inf: not
+fooled) for the minimum-norm ones. ``plan.json`` pins what the stored blocks mean (the points, their labels'
+checksum, batch size, seed, eps, attacks); a resume with another plan is refused, except that a plan whose batch
+size was halved after running out of memory replaces the old one (its blocks are no longer valid).
+
+    >>> runner = BlockRunner(store=PointStore(run_dir), dist=session.dist, batch_size=500, seed=0)
+    >>> survived = runner.run("0.1", "autoattack", xc, yc, lambda gen, seed: build(gen, seed), fooled_fn)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from advkit.errors import AdvkitError
+
+
+def block_seed(seed: int, eps_key: str, attack: str, first_point: int) -> int:
+    """A 63-bit seed that depends on (seed, eps, attack, the block's first point) only."""
+    digest = hashlib.sha256(f"{seed}|{eps_key}|{attack}|{first_point}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") % 2**63
+
+
+class PointStore:
+    """Per-block results under ``folder/points`` (no folder: kept nowhere, for library calls without a run)."""
+
+    def __init__(self, folder: str | Path | None, writer: bool = True):
+        self.root = Path(folder) / "points" if folder is not None else None
+        self.writer = writer
+
+    def path(self, eps_key: str, attack: str, block: int) -> Path:
+        return self.root / eps_key / attack / f"block-{block:05d}.pt"
+
+    def load(self, eps_key: str, attack: str, block: int) -> torch.Tensor | None:
+        if self.root is None or not self.path(eps_key, attack, block).is_file():
+            return None
+        return torch.load(self.path(eps_key, attack, block), map_location="cpu", weights_only=True)
+
+    def save(self, eps_key: str, attack: str, block: int, value: torch.Tensor) -> None:
+        if self.root is None:
+            return
+        target = self.path(eps_key, attack, block)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                torch.save(value.cpu(), f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(temp, target)  # the block file is whole or absent
+        finally:
+            if os.path.exists(temp):
+                os.unlink(temp)
+
+    def pin(self, plan: dict) -> None:
+        """Record the plan, or check it against the stored one (a halved batch size replaces it)."""
+        if self.root is None:
+            return
+        stored_path = self.root / "plan.json"
+        if stored_path.is_file():
+            stored = json.loads(stored_path.read_text())
+            if stored != plan:
+                differs = sorted(k for k in set(stored) | set(plan) if stored.get(k) != plan.get(k))
+                if differs != ["batch_size"] or plan["batch_size"] >= stored["batch_size"]:
+                    raise AdvkitError(f"--resume: this run's {', '.join(differs)} differ from the stored run's; "
+                                      "resume with the same options (or start a new --out)")
+                if self.writer:
+                    import shutil
+
+                    shutil.rmtree(self.root)  # blocks of another size: not reusable
+        if self.writer:
+            self.root.mkdir(parents=True, exist_ok=True)
+            stored_path.write_text(json.dumps(plan))
+
+
+class BlockRunner:
+    """Runs an attack block by block: this rank's blocks, stored ones skipped, results gathered on every rank.
+
+    ``track(iterable, total, description)`` (a progress bar with rate and ETA, advkit.runtime.progress.track) runs
+    this rank's blocks left to attack; ``progress(label, done, total, rate, eta)`` is called after every block
+    (points done of this attack, points per second over all ranks, seconds left)."""
+
+    def __init__(self, store: PointStore, dist=None, batch_size: int = 500, seed: int = 0,
+                 progress: Callable[..., None] | None = None, track: Callable | None = None):
+        self.store, self.dist, self.batch_size, self.seed = store, dist, batch_size, seed
+        self.progress, self.track = progress, track
+        self.rank = dist.rank if dist is not None and dist.enabled else 0
+        self.world = dist.world_size if dist is not None and dist.enabled else 1
+
+    def blocks(self, n: int) -> list[range]:
+        return [range(s, min(s + self.batch_size, n)) for s in range(0, n, self.batch_size)]
+
+    def run(self, eps_key: str, attack: str, points: torch.Tensor, x: torch.Tensor, y: torch.Tensor,
+            block_fn: Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor]) -> torch.Tensor:
+        """The per-point result of ``block_fn(x_block, y_block, block_seed)`` over all points, in order.
+        ``points``: each point's index in the data (its block's seed names its first point)."""
+        blocks = self.blocks(x.shape[0])
+        total = x.shape[0]
+        done: dict[int, torch.Tensor] = {}
+        for b in range(len(blocks)):
+            stored = self.store.load(eps_key, attack, b)
+            if stored is not None and stored.shape[0] == len(blocks[b]):
+                done[b] = stored
+        mine = [b for b in range(len(blocks)) if b % self.world == self.rank and b not in done]
+        began, attacked = time.perf_counter(), 0
+        finished = sum(len(blocks[b]) for b in done)
+        label = f"eps={eps_key} {attack}" if eps_key != "any" else attack
+        stored = f" ({len(done)} of {len(blocks)} blocks stored)" if done else ""
+        for b in self.track(mine, len(mine), label + stored) if self.track is not None and mine else mine:
+            index = torch.tensor(list(blocks[b]))
+            first = int(points[index[0]])
+            value = block_fn(x[index], y[index], block_seed(self.seed, eps_key, attack, first)).cpu()
+            self.store.save(eps_key, attack, b, value)
+            done[b] = value
+            attacked += len(blocks[b])
+            finished += len(blocks[b]) * self.world  # the other ranks advance alike
+            if self.progress is not None:
+                rate = attacked / max(time.perf_counter() - began, 1e-9)
+                left = max(total - min(finished, total), 0)
+                self.progress(label, min(finished, total), total, rate * self.world, left / (rate * self.world))
+        done = self.gather(done)
+        if len(done) != len(blocks):
+            raise AdvkitError(f"{len(blocks) - len(done)} blocks of {attack} at eps={eps_key} are missing after "
+                              "the gather; rerun with --resume")
+        if not blocks:
+            return torch.zeros(0)
+        return torch.cat([done[b] for b in range(len(blocks))])
+
+    def gather(self, done: dict[int, torch.Tensor]) -> dict[int, torch.Tensor]:
+        if self.world == 1:
+            return done
+        import torch.distributed as dist
+
+        parts: list = [None] * self.world
+        dist.all_gather_object(parts, {b: v.tolist() for b, v in done.items()})
+        merged = {}
+        for part in parts:
+            for b, values in part.items():
+                merged[b] = torch.tensor(values)  # bool or float32, as stored
+        return merged
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    """A GPU's OutOfMemoryError, or the CPU allocator's failure (a RuntimeError saying it cannot allocate)."""
+    if isinstance(error, getattr(torch, "OutOfMemoryError", ())):
+        return True
+    return isinstance(error, (RuntimeError, MemoryError)) and (
+        isinstance(error, MemoryError) or "can't allocate memory" in str(error) or "out of memory" in str(error))
