@@ -16,6 +16,17 @@ Both run the standard set APGD-CE, APGD-T, FAB-T, Square (5000 queries).
     OMP_NUM_THREADS=1 python bench/bench_autoattack.py --n 200 --eps 0.3
     OMP_NUM_THREADS=1 python bench/bench_autoattack.py --n 64 --eps 0.1 --budget paper
     OMP_NUM_THREADS=1 python bench/bench_autoattack.py --model runs/advtrain-maxout/checkpoints/final.pt --eps 0.25
+
+``--whole-command``: the issue-27 comparison. For each victim, the whole ``advkit eval robustness --attacks
+autoattack`` command (a child process: start-up, loading, clean pass, the cascade, diagnostics, report; its CPU
+time from ``getrusage(RUSAGE_CHILDREN)``) against torchattacks' four attacks at the paper's budget chained by its
+AutoAttack (MultiAttack) in this process (attack time only), same points (the first N), one thread each; both
+victims' ratios in one run, with the machine's load average before and after:
+* the shipped MNIST CNN on the first N official MNIST test digits (``--eps``);
+* a CIFAR-shaped ResNet-18 (bench/victims.py; width ``--resnet-width``, seed-0 weights) on N 32x32x3 crops of
+  scikit-image's photos labelled with its own predictions (``--resnet-eps``).
+
+    OMP_NUM_THREADS=1 python bench/bench_autoattack.py --whole-command --n 100 --eps 0.1 --resnet-n 16
 Appends its rows to bench/RESULTS.md.
 """
 
@@ -36,7 +47,16 @@ def main() -> None:
     add_victim_options(parser)
     parser.add_argument("--eps", type=float, default=0.3)
     parser.add_argument("--budget", choices=("default", "paper", "both"), default="both")
+    parser.add_argument("--whole-command", action="store_true", help="the whole advkit command vs torchattacks, "
+                        "on the MNIST CNN and a CIFAR-shaped ResNet-18")
+    parser.add_argument("--resnet-n", type=int, default=16)
+    parser.add_argument("--resnet-eps", type=float, default=1 / 255)
+    parser.add_argument("--resnet-width", type=int, default=16)
     args = parser.parse_args()
+    if args.whole_command:
+        from whole_command import whole_command
+
+        return whole_command(args)
 
     import torchattacks
 
