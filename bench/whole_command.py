@@ -71,7 +71,8 @@ def torchattacks_paper(net, x, y, eps: float, seed: int, steps: int) -> tuple[fl
 
 
 def whole_command(args) -> None:
-    from advkit.robustness.specs import load_data, load_model
+    from advkit.models.loader import load_model
+    from advkit.robustness.specs import load_data
 
     torch.set_num_threads(1)
     os.environ["BENCH_RESNET_WIDTH"] = str(args.resnet_width)

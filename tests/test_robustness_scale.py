@@ -110,7 +110,7 @@ def test_out_of_memory_halves_the_batch_and_the_model_card(tmp_path, monkeypatch
     from advkit.commands.eval_robustness import RobustnessConfig, run
 
     (tmp_path / "limited.py").write_text(
-        "import torch\nfrom advkit.robustness.specs import load_model\n\n"
+        "import torch\nfrom advkit.models.loader import load_model\n\n"
         "class Limited(torch.nn.Module):\n"
         "    '''The shipped CNN on a device that holds at most 5 images: the CPU allocator's error above.'''\n"
         "    def __init__(self):\n        super().__init__()\n        self.net = load_model('default')\n"
