@@ -38,8 +38,8 @@ def _floats(text: str, option: str) -> tuple[float, ...] | None:
 @dataclass
 class RobustnessConfig(RunConfig):
     model: str = field(default="default", metadata={
-        "help": "default (the shipped MNIST CNN), an advkit checkpoint, a TorchScript file, torchvision:NAME or "
-                "package.module:callable."})
+        "help": "default (the shipped MNIST CNN), an advkit checkpoint, a TorchScript file, torchvision:NAME, "
+                "robustbench:[DATASET/THREAT/]NAME (from $ADVKIT_DATA/robustbench) or package.module:callable."})
     data: str = field(default="mnist", metadata={
         "help": "mnist | fashion-mnist | cifar10 | cifar100 (test split) | imagenet:PATH (val folder; resize 256, "
                 "crop 224) | an ImageFolder folder | a .pt/.npz file with x and y."})

@@ -5,6 +5,8 @@
 * a TorchScript file (``torch.jit.save``; recognised by its archive layout or a .ts / .jit / .torchscript name);
 * ``torchvision:NAME``: a torchvision ImageNet classifier, weights only from the local torch hub cache
   (ImageNet normalization included; nothing is downloaded at run time);
+* ``robustbench:NAME`` / ``robustbench:DATASET/THREAT/NAME``: a RobustBench model-zoo entry from
+  ``$ADVKIT_DATA/robustbench`` in RobustBench's layout (:mod:`advkit.models.robustbench`);
 * ``package.module:callable``: a function (or class) that returns an ``nn.Module`` when called with no arguments.
 
 ``mean`` / ``std`` wrap the model in :class:`advkit.models.normalized.Normalized`, so inputs stay images in [0, 1]
@@ -156,6 +158,12 @@ def load_model(spec: str, device: torch.device | str = "cpu", mean: tuple[float,
         if not name or os.sep in name or Path(name).suffix:
             raise AdvkitError(f"--model {spec!r}: write torchvision:NAME with a torchvision classifier name, e.g. torchvision:resnet50")
         model = load_victim(name, device).model
+    elif spec.startswith("robustbench:"):
+        if mean is not None:
+            raise AdvkitError("RobustBench models take [0, 1] images and normalize inside; drop --mean/--std")
+        from advkit.models.robustbench import load_robustbench
+
+        model = load_robustbench(spec, device)
     elif spec == "default" or Path(spec).exists() or Path(spec).suffix in (".pt", ".pth", *TORCHSCRIPT_SUFFIXES):
         model = _from_file(spec, device)
     elif ":" in spec:
