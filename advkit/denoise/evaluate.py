@@ -34,7 +34,7 @@ from advkit.denoise.ensemble import self_ensemble as ensemble_of
 from advkit.denoise.noise import add_noise, image_seed
 from advkit.denoise.tiling import exact_margin, tiled_apply
 from advkit.errors import AdvkitError
-from advkit.runtime.amp import inference_autocast
+from advkit.runtime.amp import inference_autocast, native_bf16
 from advkit.runtime.modules import model_device
 from advkit.values import takes_noise_level
 
@@ -55,7 +55,7 @@ def model_method(model: nn.Module, tile: int = 512, margin: int | None = None, a
     """Wrap a denoiser network as a numpy method (tiled, so any image size fits in memory).
 
     ``margin`` None: the exact one (:func:`advkit.denoise.tiling.exact_margin`). ``amp``: bf16 autocast (a GPU
-    or a CPU with native bf16; see :func:`advkit.runtime.amp.inference_autocast`). ``self_ensemble``: mean
+    or a CPU with native bf16, else float32 with a warning; :func:`advkit.runtime.amp.native_bf16`). ``self_ensemble``: mean
     over the 8 flips/rotations. ``sigma_source`` (blind models): "given" passes the true sigma, "estimated"
     the noisy image's estimate.
     """
@@ -64,7 +64,7 @@ def model_method(model: nn.Module, tile: int = 512, margin: int | None = None, a
     if sigma_source not in ("given", "estimated"):
         raise AdvkitError(f"sigma_source must be given or estimated; got {sigma_source!r}")
     device = model_device(model)
-    inference_autocast(device, amp)  # refuse an unsupported --amp now, before any work
+    amp = native_bf16(device, amp, "amp")  # float32 (one warning) where bf16 would be emulated
     margin = exact_margin(model) if margin is None else margin
     blind = takes_noise_level(model)
 

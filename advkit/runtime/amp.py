@@ -25,7 +25,9 @@
 from __future__ import annotations
 
 import contextlib
-from typing import ContextManager, Literal, TypeVar
+import os
+import warnings
+from typing import Callable, ContextManager, Literal, TypeVar
 
 import torch
 from torch import nn
@@ -64,38 +66,64 @@ def autocast(device: torch.device | str, enabled: bool = True, cpu: bool = False
     return torch.autocast(device_type=device.type, dtype=dtype)
 
 
+# ATEN_CPU_CAPABILITY / ONEDNN_MAX_CPU_ISA values that cap torch below native bf16: a run under them behaves
+# like a CPU without AVX512-BF16/AMX (how CI and the tests simulate such a CPU on one that has them).
+_NO_BF16_ATEN = ("default", "avx2", "avx", "zvector", "vsx", "sve")
+_NO_BF16_ONEDNN = ("sse41", "avx", "avx2", "avx2_vnni", "avx512_core", "avx512_core_vnni")
+
+
 def cpu_has_native_bf16() -> bool:
     """True when this CPU computes bf16 dot products in hardware (AVX512-BF16 or AMX): there oneDNN's bf16
     convolutions run about 2x float32 (the shipped denoiser: 0.149 s vs 0.307 s per 481x321 image, one
-    thread, bench/bench_denoise.py). Elsewhere bf16 is emulated and slower than float32."""
+    thread, bench/bench_denoise.py). Elsewhere bf16 is emulated and slower than float32.
+
+    ``ATEN_CPU_CAPABILITY=default|avx2`` or ``ONEDNN_MAX_CPU_ISA=AVX2`` (torch's and oneDNN's own switches to
+    use fewer instructions) count as no native bf16, so a test or CI can run as a plain AVX2 CPU would."""
+    aten = os.environ.get("ATEN_CPU_CAPABILITY", "").strip().lower()
+    onednn = (os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA") or "").strip().lower()
+    if aten.startswith(_NO_BF16_ATEN) or onednn in _NO_BF16_ONEDNN:
+        return False
     probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
     return any(bool(getattr(torch.cpu, name, lambda: False)()) for name in probes)
 
 
-def require_native_bf16(device: torch.device | str, option: str) -> None:
-    """Refuse ``option`` (a bf16 switch) on a CPU without native bf16, where it would be slower and less exact."""
-    if torch.device(device).type == "cpu" and not cpu_has_native_bf16():
-        from advkit.errors import AdvkitError
+class Bf16UnavailableWarning(UserWarning):
+    """bf16 was asked on a CPU without native bf16; the work runs in float32 instead."""
 
-        raise AdvkitError(f"{option} needs a GPU or a CPU with AVX512-BF16/AMX (bf16 would be emulated and slower "
-                          f"here); drop {option}")
+
+def native_bf16(device: torch.device | str, enabled: bool, option: str,
+                warn: Callable[[str], None] | None = None) -> bool:
+    """Whether a bf16 switch (``option``, e.g. ``--amp``) asked on ``device`` is honoured: always on a GPU, on a
+    CPU only with native bf16. Elsewhere bf16 would be emulated (slower and less exact than float32), so the work
+    runs in float32 and ``warn`` (default: a :class:`Bf16UnavailableWarning`) says so; never an error, so a
+    recipe or default that asks for bf16 runs on every CPU. Call it once per command, not per batch."""
+    if not enabled:
+        return False
+    if torch.device(device).type != "cpu" or cpu_has_native_bf16():
+        return True
+    message = (f"{option}: this CPU has no native bf16 (AVX512-BF16/AMX), where it would be emulated and slower; "
+               "running in float32")
+    if warn is None:
+        warnings.warn(message, Bf16UnavailableWarning, stacklevel=2)
+    else:
+        warn(message)
+    return False
 
 
 def inference_autocast(device: torch.device | str, enabled: bool) -> ContextManager:
-    """bf16 autocast for inference where it is a speed-up (a GPU, or a CPU with native bf16); float32 else.
-
-    Raises AdvkitError when asked on a CPU without native bf16 (:func:`require_native_bf16`)."""
-    if enabled:
-        require_native_bf16(device, "--amp")
+    """bf16 autocast for inference where it is a speed-up (a GPU, or a CPU with native bf16); float32 else
+    (with a warning, :func:`native_bf16`: resolve ``enabled`` with it once per command to warn once)."""
+    enabled = native_bf16(device, enabled, "--amp")
     return autocast(device, enabled=enabled, cpu=True)
 
 
-def training_bf16(device: torch.device | str, enabled: bool, cpu: bool) -> bool:
+def training_bf16(device: torch.device | str, enabled: bool, cpu: bool,
+                  warn: Callable[[str], None] | None = None) -> bool:
     """Whether a trainer autocasts to bf16: on GPUs that support it (``--bf16``, the default), and on the CPU
-    only when asked (``--cpu-bf16``) and native there. bf16 only: float16 would need loss scaling, so GPUs
-    without bf16 train in float32."""
-    if enabled and cpu:
-        require_native_bf16(device, "--cpu-bf16")
+    only when asked (``--cpu-bf16``) and native there (else float32 with a warning). bf16 only: float16 would
+    need loss scaling, so GPUs without bf16 train in float32."""
+    if enabled and cpu and torch.device(device).type == "cpu":
+        cpu = native_bf16(device, True, "--cpu-bf16", warn)
     return amp_dtype(device, enabled, cpu) == torch.bfloat16
 
 

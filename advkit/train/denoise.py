@@ -124,7 +124,7 @@ class DenoiseTrainer(Trainer):
         self.cuda = self.device.type == "cuda"
         for model in self.models.values():
             channels_last(model, enabled=self.cuda)
-        self._bf16 = training_bf16(self.device, c.bf16, c.cpu_bf16)
+        self._bf16 = training_bf16(self.device, c.bf16, c.cpu_bf16, self.session.warn)
         self.val_set = self._load_val()
         # A fixed batch for the sample grids: the same crops and noise every time, so grids show progress.
         fixed = torch.Generator().manual_seed(self.seed + 1)

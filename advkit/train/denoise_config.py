@@ -65,7 +65,7 @@ class DenoiseConfig(TrainerConfig):
                                                       "cosine decay."})
     d_lr: float = field(default=2e-4, metadata={"help": "D's learning rate (Adam, beta1 0.5, as DCGAN)."})
     bf16: bool = field(default=True, metadata={"help": "bf16 autocast on CUDA (on the CPU see --cpu-bf16)."})
-    cpu_bf16: bool = field(default=False, metadata={"help": "bf16 autocast on the CPU too, where it is native (AVX512-BF16/AMX; about 2x faster steps here, bench/bench_dcgan.py); refused where emulated."})
+    cpu_bf16: bool = field(default=False, metadata={"help": "bf16 autocast on the CPU too, where it is native (AVX512-BF16/AMX; about 2x faster steps here, bench/bench_dcgan.py); float32 with a warning where emulated."})
     grid: int = field(default=8, metadata={"help": "Columns of the noisy | denoised | clean sample grid."})
 
     def __post_init__(self) -> None:

@@ -94,7 +94,7 @@ class GANTrainer(Trainer):
         self._d_alarm_window = -1
         self._augment_policy = parse_policy(c.diffaugment)
         self._concat_d = not has_batch_norm(self.models["D"])  # one D call on [real; fake] (no BN to mix)
-        self._bf16 = training_bf16(self.device, c.bf16, c.cpu_bf16)  # asked once, not per step
+        self._bf16 = training_bf16(self.device, c.bf16, c.cpu_bf16, self.session.warn)  # asked once, not per step
         self.final: dict = {}
         # The NaN guard's evidence, kept on the device: running sums of D's and G's losses since the last check
         # (finite exactly when every loss added was) and the 1-based steps they cover.

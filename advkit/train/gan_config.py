@@ -79,7 +79,7 @@ class GANConfig(TrainerConfig):
         "choices": ("uniform", "gaussian")})
     ema: float = field(default=0.0, metadata={"help": "EMA decay of G's weights for samples/eval (0 = off; e.g. 0.999), warmed up as min(ema, (1+n)/(10+n)) after n G updates."})
     bf16: bool = field(default=True, metadata={"help": "bf16 autocast on CUDA (on the CPU see --cpu-bf16)."})
-    cpu_bf16: bool = field(default=False, metadata={"help": "bf16 autocast on the CPU too, where it is native (AVX512-BF16/AMX; about 2x faster steps here, bench/bench_dcgan.py); refused where emulated."})
+    cpu_bf16: bool = field(default=False, metadata={"help": "bf16 autocast on the CPU too, where it is native (AVX512-BF16/AMX; about 2x faster steps here, bench/bench_dcgan.py); float32 with a warning where emulated."})
     compile: bool = field(default=False, metadata={
         "help": "torch.compile G and D (the first steps compile for a while; wgan-gp compiles G only: its "
                 "gradient penalty differentiates D twice, which compiled graphs do not support)."})
