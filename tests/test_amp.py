@@ -11,6 +11,10 @@ from advkit.runtime.amp import (amp_dtype, autocast, channels_last, choose_amp_d
                                 place_dataset)
 from advkit.runtime.device import to_device
 
+# Float results compared with a reference or a closed form (tolerances justified where asserted); CI also runs
+# them under ATEN_CPU_CAPABILITY=default (.ci/run).
+pytestmark = pytest.mark.numerics
+
 
 @pytest.mark.parametrize("device_type, enabled, cpu, bf16, expected", [
     ("cuda", True, False, True, torch.bfloat16),   # --amp on an Ampere+ GPU
@@ -33,6 +37,8 @@ def test_autocast_on_cpu_only_when_asked():
     assert low.dtype == torch.bfloat16
     # bf16 keeps ~3 significant digits: close to float32, not equal (the cast really happened).
     full = layer(x)
+    # bf16 keeps 8 mantissa bits (unit roundoff 2^-9 = 2e-3): inputs and weights rounded to it give a relative
+    # error of a few 2e-3 on each product, ~1e-2 on a sum of them; 0.02 / 0.05 bound that, float32 gives ~1e-7.
     torch.testing.assert_close(low.float(), full, atol=0.05, rtol=0.02)
     assert not torch.equal(low.float(), full)
     assert amp_dtype("cpu", enabled=True) is None
@@ -57,6 +63,7 @@ def test_channels_last_changes_layout_not_values():
     assert net[0].weight.is_contiguous(memory_format=torch.channels_last)
     assert x_cl.is_contiguous(memory_format=torch.channels_last)
     assert not x.is_contiguous(memory_format=torch.channels_last)
+    # NHWC convolutions sum the same products in another order (a 3x3xC window: ~10^2 terms, ~1e-6 relative)
     torch.testing.assert_close(net(x_cl), expected, atol=1e-5, rtol=1e-5)
     flat = torch.randn(4, 5)
     assert channels_last(flat) is flat and channels_last(x, enabled=False) is x

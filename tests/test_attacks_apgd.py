@@ -17,6 +17,10 @@ from advkit.data import load_dataset
 from advkit.errors import AdvkitError
 from advkit.runtime.modules import eval_mode
 
+# Float results compared with a reference or a closed form (tolerances justified where asserted); CI also runs
+# them under ATEN_CPU_CAPABILITY=default (.ci/run).
+pytestmark = pytest.mark.numerics
+
 
 def tiny_cnn(seed: int = 0) -> nn.Module:
     torch.manual_seed(seed)
@@ -40,6 +44,11 @@ def robust(net: nn.Module, x_adv: torch.Tensor, y: torch.Tensor) -> torch.Tensor
 def assert_same_images(a: torch.Tensor, b: torch.Tensor) -> None:
     """Equal up to float noise: advkit drops fooled points from the batch, and a different batch size may
     round the convolution differently, which can flip the sign of a near-zero gradient pixel now and then."""
+    # Error analysis: a step moves a pixel by eta * sign(grad) (L-inf) or eta * grad / |grad| (L2) with eta ~ eps;
+    # float32 rounding of a 20-step path is ~20 * 6e-8 ~ 1e-6, so 1e-5 separates rounding from a different
+    # move; a sign flip of a near-zero gradient pixel (another batch size, another summation order) moves one
+    # pixel by up to 2 eps = 0.02 early on but is projected back, and stays under 1e-3 by the end in every run
+    # seen; such pixels are rare (<< 0.1%), while a real difference (another step schedule) moves most pixels.
     diff = (a - b).abs()
     assert diff.max() <= 1e-3 and (diff > 1e-5).float().mean() <= 1e-3
 
@@ -70,6 +79,8 @@ def test_apgd_run_matches_torchattacks_point_by_point(setup, norm, loss, eps):
     assert 0 < fooled.sum() < len(y)
     kept = ~fooled
     assert_same_images(adv[kept], ref_best[kept])
+    # Losses are O(1) (CE) or in [-1, 1] (DLR): a float32 forward of this CNN (~10^3 products per logit, error
+    # ~sqrt(10^3) * 6e-8 ~ 2e-6 relative) evaluated at images equal to 1e-5 moves them by ~1e-6: 1e-5 bounds it.
     assert torch.allclose(best_loss[kept], ref_loss[kept], atol=1e-5, rtol=1e-5)
 
 
@@ -89,7 +100,7 @@ def test_apgdt_run_matches_torchattacks(setup, norm, eps):
     kept = ~fooled
     if norm == "Linf":  # torchattacks' L2 APGD-T steps every sample by the first one's step size (its bug)
         assert_same_images(adv[kept], ref_best[kept])
-        assert torch.allclose(best_loss[kept], ref_loss[kept], atol=1e-5, rtol=1e-5)
+        assert torch.allclose(best_loss[kept], ref_loss[kept], atol=1e-5, rtol=1e-5)  # as in the test above
 
 
 @pytest.mark.parametrize("kind", ["ce-restarts", "dlr", "apgd-t"])
@@ -115,12 +126,14 @@ def test_fab_projection_equals_torchattacks_and_lands_on_the_hyperplane():
     d = project_linf_onto_hyperplane_box(t, w, b)
     assert torch.equal(d, fab.projection_linf(t, w, b))
     assert (d[:, :5] == 0).all() and (t + d).min() >= 0 and (t + d).max() <= 1
+    # |w.(t + d) - b|: a 50-term float32 sum of terms up to ~|w| ~ 3 (error ~50 * 3 * 6e-8 ~ 1e-5 worst case)
+    # against b ~ 15: 1e-4 means "on the hyperplane"; an unreached one is off by O(1).
     reached = ((w * (t + d)).sum(1) - b).abs() <= 1e-4
     assert 0.5 < reached.float().mean() < 1
     # Where the hyperplane lies beyond the box, the move goes all the way to the box's corner towards it.
     towards = torch.sign((w * t).sum(1) - b)[:, None] * w
     full = ((towards < 0).float() - t) * (w != 0)
-    assert torch.allclose(d[~reached], full[~reached])
+    assert torch.allclose(d[~reached], full[~reached])  # the corner is exact: values -t or 1 - t, no arithmetic
 
 
 def test_fab_l2_projection_equals_torchattacks_and_is_feasible():
@@ -129,13 +142,14 @@ def test_fab_l2_projection_equals_torchattacks_and_is_feasible():
     t, w, b = torch.rand(64, 50), torch.randn(64, 50), 10 * torch.randn(64)
     d = project_l2_onto_hyperplane_box(t, w, b)
     assert torch.equal(d, fab.projection_l2(t, w, b))
-    assert (t + d).min() >= -1e-6 and (t + d).max() <= 1 + 1e-6
-    reached = ((w * (t + d)).sum(1) - b).abs() <= 1e-4
+    assert (t + d).min() >= -1e-6 and (t + d).max() <= 1 + 1e-6  # one rounding of t + d (<= 6e-8) past the box
+    reached = ((w * (t + d)).sum(1) - b).abs() <= 1e-4  # as in the L-inf test
     assert 0.5 < reached.float().mean() < 1
     # Where it is reached without touching the box, the step is the plain orthogonal one, along w.
     free = reached & ((t + d) > 1e-6).all(1) & ((t + d) < 1 - 1e-6).all(1)
     assert free.any()
     plain = -(((w * t).sum(1) - b) / (w ** 2).sum(1))[:, None] * w
+    # both are -(w.t - b) / |w|^2 * w, computed in another order (50-term sums, ~1e-6 relative, steps ~1): 1e-5
     assert torch.allclose(d[free], plain[free], atol=1e-5)
 
 

@@ -12,6 +12,10 @@ from advkit.attacks.deepfool import DeepFool
 from advkit.attacks.pgd_l2 import PGDL2
 from advkit.errors import AdvkitError
 
+# Float results compared with a reference or a closed form (tolerances justified where asserted); CI also runs
+# them under ATEN_CPU_CAPABILITY=default (.ci/run).
+pytestmark = pytest.mark.numerics
+
 
 @pytest.fixture(scope="module")
 def cnn():
@@ -40,7 +44,19 @@ def test_pgd_l2_matches_torchattacks_without_random_start(cnn, digits):
     # from the per-image gradient's direction where a confident image's gradient is ~1e-9; alone, they agree.
     attack = torchattacks.PGDL2(cnn, eps=1.5, alpha=0.2, steps=10, random_start=False)
     reference = torch.cat([attack(x[i:i + 1], y[i:i + 1]) for i in range(x.shape[0])])
-    assert torch.allclose(ours, reference, atol=1e-5), (ours - reference).abs().max()
+    # Error analysis. Each gradient sums hundreds of float32 products (eps 1.2e-7), so another summation order
+    # (AVX512 vs AVX2 vs generic kernels, oneDNN vs MKL) moves it by ~1e-6 relative; 10 normalised steps with the
+    # L2 projection and the [0, 1] clamp then amplify that where an iterate sits on a clamp boundary in one run
+    # and just off it in the other: measured (tests/golden/README.md, 64 digits) max pixel difference 4.9e-6
+    # (AVX512), 6.7e-6 (generic kernels), 2.2e-4 (AVX2 with oneDNN and MKL capped at AVX2), on 0.03% of pixels;
+    # median per-image L2 difference <= 4.6e-7 everywhere. A real change moves every image: step 0.21 instead of
+    # 0.2, 9 steps instead of 10, or eps 1.45 give max pixel difference >= 1.5e-2 and median per-image L2
+    # >= 3.4e-2. So: max pixel <= 2e-3 (9x the worst BLAS, 7x below a real change) and median per-image L2
+    # <= 1e-5 (20x the BLAS spread, 3000x below a real change), and the same predictions.
+    diff = (ours - reference).abs()
+    assert diff.max() <= 2e-3, diff.max()
+    assert diff.flatten(1).norm(dim=1).median() <= 1e-5, diff.flatten(1).norm(dim=1).median()
+    assert torch.equal(predict(cnn, ours)[0], predict(cnn, reference)[0])
     assert (predict(cnn, ours)[0] != y).float().mean() > (predict(cnn, x)[0] != y).float().mean()
 
 

@@ -101,9 +101,12 @@ def test_image_loading_converts_or_refuses(tmp_path):
     see_through[0, 0, 3] = 0
     Image.fromarray(see_through, "RGBA").save(tmp_path / "alpha.png")
     x = load_image(tmp_path / "rgb.png")
+    # one division k / 255 each way, both float32: equal to the last bit (allclose's 1e-8 + 1e-5 relative is spare)
     assert x.shape == (3, 5, 7) and torch.allclose(x, torch.from_numpy(rgb).permute(2, 0, 1).float() / 255)
     assert load_image(tmp_path / "grey.png").shape == (3, 5, 7)
     assert load_image(tmp_path / "palette.png").shape == (3, 5, 7)
+    # a 16-bit file read back to [0, 1]: k / 65535 against k8 / 255 where k = 257 k8, the same value up to one
+    # float32 rounding each (<= 6e-8); 1e-6 bounds it, a wrong bit depth is off by >= 1/255
     assert torch.allclose(load_image(tmp_path / "deep.png")[0], torch.from_numpy(rgb[..., 0]).float() / 255, atol=1e-6)
     assert torch.equal(load_image(tmp_path / "opaque.png"), x)
     (tmp_path / "text.png").write_text("not an image")

@@ -74,6 +74,7 @@ def test_composition_keeps_gradients_through_a_differentiable_purifier():
     # chain rule by hand: the blur's vector-Jacobian product of the classifier's gradient at the blurred point
     xb = x.clone().requires_grad_(True)
     (expected,) = torch.autograd.grad(blur(xb), xb, input_grad(net, blur(x)))
+    # the same autograd ops in the same order; 1e-6 covers reassociation in the blur's vjp (~1e-7 on O(1) gradients)
     assert grad.abs().sum() > 0 and torch.allclose(grad, expected, atol=1e-6)
 
 
@@ -84,6 +85,8 @@ def test_denoiser_purifier_is_differentiable_and_matches_the_tiled_pass():
         tiled = denoiser(x)  # through advkit.denoise.apply.denoise_tensor
     xr = x.clone().requires_grad_(True)
     direct = denoiser(xr)
+    # one pass vs the tiled pass: other convolution blockings (oneDNN picks per size), ~1e-6 relative per layer
+    # through ~10 layers of O(1) activations -> ~1e-5; 1e-4 is 10x that, a seam or a wrong margin is > 1e-2
     assert torch.allclose(direct, tiled, atol=1e-4)
     (grad,) = torch.autograd.grad(direct.sum(), xr)
     assert torch.isfinite(grad).all() and grad.abs().sum() > 0
@@ -95,6 +98,7 @@ def test_bpda_identity_backward_is_the_classifiers_gradient_at_the_purified_poin
     for purifier in (JPEG(50), BitDepth(2), MedianFilter(3)):
         wrapped = Defended(net, BPDA(purifier))
         assert torch.equal(wrapped(x), Defended(net, purifier)(x))  # the forward pass is the purifier's
+        # the identity backward hands the same gradient through: same ops, 1e-6 covers reassociation (~1e-7)
         assert torch.allclose(input_grad(wrapped, x), input_grad(net, purifier(x)), atol=1e-6)
 
 
@@ -104,6 +108,8 @@ def test_bpda_backward_is_the_approximations_gradient():
     grad = input_grad(Defended(net, BPDA(jpeg, backward=blur)), x)
     xb = x.clone().requires_grad_(True)
     (expected,) = torch.autograd.grad(blur(xb), xb, input_grad(net, jpeg(x)))
+    # the approximation's vjp computed two ways in the same ops: ~1e-7, 1e-6 bounds it; the identity's differs by
+    # O(1e-2)
     assert torch.allclose(grad, expected, atol=1e-6)
     assert not torch.allclose(grad, input_grad(net, jpeg(x)), atol=1e-6)  # and differs from the identity's
     with pytest.raises(AdvkitError):
@@ -134,7 +140,9 @@ def test_eot_averages_logits_over_the_declared_samples_with_a_seeded_generator()
         li = net(xi + 0.1 * torch.randn(x.shape, generator=generator))
         grads.append(torch.autograd.grad(li[:, 3].sum(), xi)[0])
         logits.append(li.detach())
+    # a mean of the same logits summed in another order: ~1e-7 on O(1) values
     assert torch.allclose(out, torch.stack(logits).mean(0), atol=1e-6)
+    # as above, for the gradients
     assert torch.allclose(grad, torch.stack(grads).mean(0), atol=1e-6)
     again = EOT(Defended(net, NoisyPurifier()), samples=k, generator=torch.Generator().manual_seed(7))(x)
     assert torch.equal(again, out.detach())
@@ -153,7 +161,10 @@ def test_defense_gan_projection_lowers_the_error_monotonically():
     assert history.shape == (41, 3)
     assert (history[1:] <= history[:-1] + 1e-6).all()
     assert (history[-1] < 0.8 * history[0]).all()
+    # the same squared error recomputed (784-term float32 sum ~ 784 * 6e-8 relative ~ 5e-5 of values ~0.1): 1e-5
+    # absolute
     assert torch.allclose(result["error"], history[-1], atol=1e-5)
+    # a 784-term float32 sum of squares recomputed in another order: relative ~1e-5 of errors O(1): 1e-4
     assert torch.allclose(((result["x"] - x) ** 2).flatten(1).sum(1), result["error"], atol=1e-4)
     # seeded: the same generator seed gives the same projection
     again = DefenseGAN(G, restarts=3, steps=40, lr=0.05, generator=torch.Generator().manual_seed(0))(x)
@@ -205,6 +216,7 @@ def test_bit_depth_rounds_to_the_nearest_level():
     for bits in (1, 3):
         levels = 2 ** bits - 1
         out = BitDepth(bits)(x) * levels
+        # round(x * L) / L * L: two roundings of values <= 7 (~1e-6): 1e-5; an unquantised value is >= 1e-3 off
         assert torch.allclose(out, out.round(), atol=1e-5)
         assert ((out / levels - x).abs() <= 0.5 / levels + 1e-6).all()
 
@@ -214,6 +226,7 @@ def test_median_filter_matches_scipy():
 
     x = images(2, channels=3)
     reference = median_filter(x.numpy(), size=(1, 1, 3, 3), mode="mirror")  # torch's reflect is scipy's mirror
+    # a median selects one input value: exact (allclose's defaults are spare)
     assert np.allclose(MedianFilter(3)(x).numpy(), reference)
 
 

@@ -48,6 +48,7 @@ def test_clipping_correction_applies_only_to_clipped_values():
 
 def test_numpy_hwc_and_tensor_chw_agree_and_tiny_input_is_refused():
     noisy = add_noise(photos()[0], 25, seed=1)
+    # the same float64 wavelet MAD of the same values (approx's 1e-6 relative is spare)
     assert estimate_sigma(noisy) == pytest.approx(estimate_sigma(noisy.permute(1, 2, 0).numpy()))
     with pytest.raises(AdvkitError, match="at least 8x8"):
         estimate_sigma(np.zeros((4, 4)))
@@ -62,6 +63,8 @@ def test_per_channel_estimate_equals_scikit_images_whole_image_average():
     noisy = add_noise(photos()[1], 30, seed=2)
     hwc = noisy.permute(1, 2, 0).numpy().astype(np.float64)
     raw = float(wavelet_mad(hwc, average_sigmas=True, channel_axis=-1)) * 255.0
+    # the same float64 formula: a few roundings of 2.2e-16
     assert estimate_sigma(noisy, clipped=False) == pytest.approx(np.sqrt(raw ** 2 - TEXTURE_FLOOR ** 2), rel=1e-12)
     clipped = noisy.clamp(0, 1)
+    # a fraction of counted pixels: exact up to the division
     assert clipped_fraction(clipped) == pytest.approx(float(((hwc.clip(0, 1) == 0) | (hwc.clip(0, 1) == 1)).mean()))

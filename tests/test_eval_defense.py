@@ -94,6 +94,7 @@ def test_undefended_baseline_is_the_classifier_on_the_oblivious_examples():
     x_adv = PGD(net, 0.1, steps=3, generator=torch.Generator().manual_seed(0))(x, y)
     with torch.no_grad():
         alone = ((net(x_adv).argmax(1) == y) & (net(x).argmax(1) == y)).float().mean().item()
+    # a mean of the same 0/1 flags (approx's 1e-6 covers float32 vs float64 division)
     assert results["undefended"] == pytest.approx(alone)
 
 

@@ -14,6 +14,10 @@ from advkit.data.toy import Ring
 from advkit.gan.metrics import (class_coverage, feature_statistics, frechet_distance, inception_score, kl_to_uniform,
                                 ring_modes, stacked_mnist_modes)
 
+# Float results compared with a reference or a closed form (tolerances justified where asserted); CI also runs
+# them under ATEN_CPU_CAPABILITY=default (.ci/run).
+pytestmark = pytest.mark.numerics
+
 scipy_linalg = pytest.importorskip("scipy.linalg", reason="scipy (the test extra) gives the reference FID")
 
 
@@ -33,7 +37,10 @@ def test_frechet_distance_matches_scipy_in_float64(dim, n, shift):
     (mu1, s1), (mu2, s2) = feature_statistics(a), feature_statistics(b)
     ours = frechet_distance(mu1, s1, mu2, s2)
     reference = _scipy_frechet(mu1.numpy(), s1.numpy(), mu2.numpy(), s2.numpy())
+    # our sqrtm (eigendecomposition) vs scipy's (Schur) in float64 on well-conditioned 10x10 covariances: agree to
+    # ~1e-10; 1e-6 is loose on purpose for LAPACK differences
     assert abs(ours - reference) / reference <= 1e-6
+    # the same float64 covariance (allclose's 1e-5 relative is spare)
     assert np.allclose(s1.numpy(), np.cov(a.numpy(), rowvar=False))  # unbiased covariance, as numpy's
 
 
@@ -41,19 +48,24 @@ def test_frechet_distance_of_identical_gaussians_is_zero_and_of_shifted_ones_the
     g = torch.Generator().manual_seed(0)
     a = torch.randn(500, 10, generator=g, dtype=torch.float64)
     mu, s = feature_statistics(a)
+    # float64 (eps 2.2e-16) closed form, a few dozen operations: 1e-9 bounds the rounding
     assert abs(frechet_distance(mu, s, mu, s)) < 1e-9
+    # float64 (eps 2.2e-16) closed form, a few dozen operations: 1e-9 bounds the rounding
     assert frechet_distance(mu, s, mu + 2.0, s) == pytest.approx(10 * 4.0, rel=1e-9)  # ||shift||^2
 
 
 def test_inception_score_extremes():
     k = 10
     confident_balanced = torch.eye(k).repeat(50, 1)          # sharp and balanced in every split: IS = K
+    # float64 (eps 2.2e-16) closed form, a few dozen operations: 1e-9 bounds the rounding
     assert inception_score(confident_balanced, seed=None)[0] == pytest.approx(k, rel=1e-9)
     collapsed = torch.zeros(500, k)
     collapsed[:, 3] = 1                                       # one class only: IS = 1
+    # float64 (eps 2.2e-16) closed form, a few dozen operations: 1e-9 bounds the rounding
     assert inception_score(collapsed)[0] == pytest.approx(1.0, abs=1e-9)
     assert inception_score(torch.full((500, k), 1 / k))[0] == pytest.approx(1.0, abs=1e-9)  # no confidence
     half = torch.eye(k)[torch.arange(500) % 5]               # 5 classes, sharp: IS = 5
+    # float64 (eps 2.2e-16) closed form, a few dozen operations: 1e-9 bounds the rounding
     assert inception_score(half, seed=None)[0] == pytest.approx(5.0, rel=1e-9)
 
 
@@ -67,6 +79,7 @@ def test_ring_mode_counting_on_planted_samples():
     junk = torch.zeros(500, 2)
     planted = ring_modes(torch.cat([keep, junk]), ring.centers, ring.std)
     assert planted["modes"] == 3
+    # a planted fraction of 2D samples in balls: sampling error ~sqrt(p(1-p)/n) ~ 0.01 at n ~ 2000: 0.02
     assert planted["high_quality"] == pytest.approx(0.75 * (full["high_quality"]), abs=0.02)
     assert sum(planted["per_mode"][3:]) == 0
     # A handful of strays near a 4th mode does not count as capturing it (less than 1% of the samples).
@@ -76,8 +89,10 @@ def test_ring_mode_counting_on_planted_samples():
 
 def test_class_coverage_and_kl():
     uniform = class_coverage(torch.arange(1000) % 10)
+    # counts exactly equal: log(1) terms are exactly 0 up to one float64 rounding
     assert uniform["classes_covered"] == 10 and uniform["kl_to_uniform"] == pytest.approx(0.0, abs=1e-12)
     collapsed = class_coverage(torch.full((1000,), 7))
+    # float64 closed forms here and below (approx's 1e-6 relative is spare)
     assert collapsed["classes_covered"] == 1 and collapsed["kl_to_uniform"] == pytest.approx(math.log(10))
     two = class_coverage(torch.tensor([0] * 500 + [1] * 500))
     assert two["kl_to_uniform"] == pytest.approx(math.log(10) - math.log(2))
@@ -90,6 +105,7 @@ def test_stacked_mnist_modes_and_data():
 
     digits = torch.stack(torch.meshgrid(torch.arange(10), torch.arange(10), torch.arange(10), indexing="ij"), -1).view(-1, 3)
     every = stacked_mnist_modes(digits)
+    # exactly uniform counts: float64 log(1) terms
     assert every["modes"] == 1000 and every["kl_to_uniform"] == pytest.approx(0.0, abs=1e-12)
     assert stacked_mnist_modes(digits[:10].repeat(100, 1))["modes"] == 10
     # The KL splits into channel imbalance + dependence. Blue = red: 100 modes, balanced channels, so the whole

@@ -15,6 +15,10 @@ from advkit.gan.metrics.kid import kernel_inception_distance, mmd2_polynomial
 from advkit.gan.metrics.prdc import kth_neighbour_distances, precision_recall_density_coverage
 from advkit.gan.metrics.report import gan_metric_report
 
+# Float results compared with a reference or a closed form (tolerances justified where asserted); CI also runs
+# them under ATEN_CPU_CAPABILITY=default (.ci/run).
+pytestmark = pytest.mark.numerics
+
 
 def gaussian(n: int, dim: int, seed: int, shift: float = 0.0) -> torch.Tensor:
     return torch.randn(n, dim, generator=torch.Generator().manual_seed(seed), dtype=torch.float64) + shift
@@ -50,6 +54,8 @@ TF_KID = dict(kid_kernel="poly", kid_kernel_poly_degree=3, kid_kernel_poly_gamma
 def test_mmd2_matches_torch_fidelity_on_identical_subsets(metric_kid, dim, shift):
     x, y = gaussian(300, dim, 0), gaussian(300, dim, 1, shift)
     reference = metric_kid.kernel_mmd(x.numpy(), y.numpy(), **TF_KID)
+    # the same float64 unbiased MMD^2 as torch-fidelity: kernel sums of 300^2 terms in another order (~300^2 *
+    # 2.2e-16 ~ 2e-11 relative): 1e-9
     assert mmd2_polynomial(x, y) == pytest.approx(float(reference), rel=1e-9, abs=1e-12)
 
 
@@ -58,13 +64,17 @@ def test_kid_matches_torch_fidelity(metric_kid):
     # Subsets as large as the sets: every subset is the whole set reordered, so both means are exact.
     ours = kernel_inception_distance(x, y, subsets=3, subset_size=400)
     theirs = metric_kid.kid_features_to_metric(x, y, kid_subsets=3, kid_subset_size=400, **TF_KID)
+    # as above (the same subsets in float64)
     assert ours[0] == pytest.approx(theirs["kernel_inception_distance_mean"], rel=1e-9)
+    # three identical subsets: their std is float64 rounding only
     assert ours[1] < 1e-9 * abs(ours[0])
     # Smaller subsets: different random subsets, the same expectation (4 standard errors apart at most).
     ours = kernel_inception_distance(x, y, subsets=60, subset_size=100, seed=3)
     theirs = metric_kid.kid_features_to_metric(x, y, kid_subsets=60, kid_subset_size=100, rng_seed=3, **TF_KID)
     t_mean, t_std = theirs["kernel_inception_distance_mean"], theirs["kernel_inception_distance_std"]
     assert abs(ours[0] - t_mean) < 4 * math.sqrt((ours[1] ** 2 + t_std ** 2) / 60)
+    # two independent 60-subset estimates of one std: relative sampling error ~1/sqrt(2 * 60) ~ 9% each; 50% is a
+    # 4-sigma bound
     assert ours[1] == pytest.approx(t_std, rel=0.5)
 
 
@@ -93,6 +103,7 @@ def test_kid_rejects_bad_input():
 def test_kth_neighbour_distances_match_a_full_sort():
     x = gaussian(300, 8, 0)
     brute = torch.cdist(x, x).sort(dim=1).values[:, 5]  # column 0 is the point itself
+    # chunked vs whole float64 cdist of the same pairs: identical up to rounding (~1e-15)
     assert torch.allclose(kth_neighbour_distances(x, 5, chunk_size=64), brute, atol=1e-10)
 
 
@@ -115,6 +126,8 @@ def test_collapse_onto_ten_real_points_keeps_precision_and_loses_recall_and_cove
 def test_two_samples_of_one_gaussian_match_naeem_et_al_expectations():
     k = 5
     m = precision_recall_density_coverage(gaussian(2000, 16, 0), gaussian(2000, 16, 1), k=k)
+    # identical distributions: density's expectation is 1 and coverage's 1 - 2^-k; sampling error at n = 2000 is
+    # ~0.01-0.02: 0.05 (seeded, so fixed here)
     assert m["density"] == pytest.approx(1.0, abs=0.05)
     assert m["coverage"] == pytest.approx(1 - 2 ** -k, abs=0.05)
     assert m["precision"] > 0.6 and m["recall"] > 0.6  # k-NN manifolds of one distribution overlap widely
@@ -135,6 +148,7 @@ def test_prdc_matches_the_authors_package():
     theirs = prdc.compute_prdc(real_features=real.numpy(), fake_features=fake.numpy(), nearest_k=5)
     ours = precision_recall_density_coverage(real, fake, k=5)
     for key in ("precision", "recall", "density", "coverage"):
+        # the same float64 neighbourhood counts as the reference code: fractions of integers, exact
         assert ours[key] == pytest.approx(float(theirs[key]), abs=1e-12), key
 
 
@@ -151,6 +165,8 @@ def test_inception_score_does_not_depend_on_sample_order():
     _, labels, probs = clusters(3000)
     by_class = probs[labels.argsort(stable=True)]  # a conditional generator sampled label by label
     shuffled = probs[torch.randperm(3000, generator=torch.Generator().manual_seed(5))]
+    # the score of the same 3000 probabilities split differently: splits of 300 vary it by ~0.3%; 1% bounds it, a
+    # per-class split would change it by > 10%
     assert inception_score(by_class)[0] == pytest.approx(inception_score(shuffled)[0], rel=0.01)
     assert inception_score(by_class)[0] == pytest.approx(inception_score(probs)[0], rel=0.01)
     # Without the shuffle each split holds one class, and the score collapses towards 1.
@@ -164,7 +180,9 @@ def test_inception_score_matches_torch_fidelity(n):
     logits = -torch.cdist(features, CENTRES).double() ** 2 / 2  # torch-fidelity takes logits, advkit probabilities
     theirs = metric_isc.isc_features_to_metric(logits, splits=10, shuffle=True, rng_seed=2020)
     mean, std = inception_score(logits.softmax(dim=1))
+    # torch-fidelity's float64 formula on the same splits
     assert mean == pytest.approx(theirs["inception_score_mean"], rel=1e-9)
+    # the std of 10 split scores equal to 1e-9: a difference of close numbers, 1e-6 relative
     assert std == pytest.approx(theirs["inception_score_std"], rel=1e-6)
 
 
@@ -183,6 +201,7 @@ def test_report_catches_a_generator_repeating_ten_real_samples():
     # Naeem et al.'s expected coverage for M samples against N reference ones: 1 - prod_i (N - i) / (M + N - i).
     expected_coverage = 1 - math.prod((2000 - i) / (3000 - i) for i in range(1, 6))
     assert floor["precision"] > 0.6 and floor["recall"] > 0.6
+    # expected coverage of the real floor (closed form); seeded sampling error at n = 2000 ~ 0.01-0.02: 0.05
     assert floor["coverage"] == pytest.approx(expected_coverage, abs=0.05)
     assert abs(floor["density"] - 1) < 0.15 and abs(floor["kid_mean"]) < 3 * floor["kid_std"]
     assert fake_m["fid"] > 5 * floor["fid"] and fake_m["kid_mean"] > 5 * abs(floor["kid_mean"])

@@ -70,6 +70,8 @@ def test_every_model_spec_kind_loads_and_evaluates(tmp_path, monkeypatch, digits
     monkeypatch.syspath_prepend(str(tmp_path))
     for spec in (str(tmp_path / "net.pt"), str(tmp_path / "traced.pt"), str(tmp_path / "traced.ts")):
         model = load_model(spec, "cpu")
+        # the same weights loaded three ways (state dict, traced, TorchScript): fused vs unfused ops round
+        # differently (~1e-7 on O(1) logits)
         assert torch.allclose(model(x[:4]), reference, atol=1e-5), spec
         _evaluate_once(model, x, y)
     _evaluate_once(load_model("default", "cpu"), x, y)
@@ -77,6 +79,7 @@ def test_every_model_spec_kind_loads_and_evaluates(tmp_path, monkeypatch, digits
     assert isinstance(linear, nn.Sequential) and not any(p.requires_grad for p in linear.parameters())
     _evaluate_once(linear, x, y)
     normalized = load_model("tiny_models:build", "cpu", mean=(0.5,), std=(0.25,))
+    # normalisation inside vs outside: (x - m) / s rounds once either way; the linear layer's sum ~1e-7
     assert torch.allclose(normalized(x[:4]), linear((x[:4] - 0.5) / 0.25), atol=1e-5)
 
 
@@ -119,11 +122,13 @@ def test_every_data_spec_kind(tmp_path, default_model):
             Image.fromarray(img).save(tmp_path / "folder" / str(label) / f"{i}.png")
     fx, fy = load_data(str(tmp_path / "folder"))
     assert fx.shape == (4, 3, 28, 28) and fy.tolist() == [0, 0, 1, 1]
+    # images stored as 8-bit files: quantisation <= 0.5 / 255
     assert torch.allclose(fx[0, 0], x[0, 0], atol=1 / 255)
     torch.save({"x": x, "y": y}, tmp_path / "d.pt")
     np.savez(tmp_path / "d.npz", x=(x[:, 0].numpy() * 255).round().astype(np.uint8), y=y.numpy())  # [N, H, W] uint8
     for name in ("d.pt", "d.npz"):
         dx, dy = load_data(str(tmp_path / name))
+        # as above
         assert dx.shape == x.shape and torch.equal(dy, y) and torch.allclose(dx, x, atol=1 / 255)
         assert check_pair(default_model, dx, dy) == 10
 

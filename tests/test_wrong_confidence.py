@@ -9,6 +9,10 @@ from torch import nn
 
 from advkit.adversarial.evaluate import robustness
 
+# Float results compared with a reference or a closed form (tolerances justified where asserted); CI also runs
+# them under ATEN_CPU_CAPABILITY=default (.ci/run).
+pytestmark = pytest.mark.numerics
+
 
 class Threshold(nn.Module):
     """Two classes on a one-pixel image: logits (a (x - 1/2), -a (x - 1/2)), so class 0 iff x > 1/2 and the
@@ -45,6 +49,7 @@ def test_fgsm_mistakes_confidence_by_hand():
     [row] = robustness(Threshold(a=10.0), x, y, eps_list=[0.25], pgd_steps=0)
     sigmoid = lambda t: 1 / (1 + math.exp(-t))  # noqa: E731
     assert row["clean_error"] == 0.0 and math.isnan(row["clean_wrong_confidence"])
+    # fractions of counted points and float32 softmax of O(1) logits (~1e-7): 1e-6 bounds them
     assert row["fgsm_error"] == pytest.approx(0.5)
     # softmax of (z, -z) puts sigmoid(2 z) on the larger logit: margins 0.15 and 0.20 at a = 10
     assert row["fgsm_wrong_confidence"] == pytest.approx((sigmoid(3.0) + sigmoid(4.0)) / 2, abs=1e-6)
@@ -57,6 +62,7 @@ def test_confidence_counts_only_the_mistakes():
     x, y = torch.rand(6, 1, 4, 4, generator=torch.Generator().manual_seed(0)), torch.tensor([0, 0, 0, 1, 2, 0])
     [row] = robustness(Constant(logits), x, y, eps_list=[0.3], pgd_steps=3)
     for attack in ("clean", "fgsm", "pgd"):
+        # as above
         assert row[f"{attack}_error"] == pytest.approx(2 / 6)
         assert row[f"{attack}_wrong_confidence"] == pytest.approx(p, abs=1e-6)
 
@@ -73,4 +79,5 @@ def test_fgsm_on_a_model_whose_input_gradient_is_broadcast():
     x = torch.full((2, 1, 4, 4), 0.5)
     x_adv = FGSM(SumModel(), eps=0.1)(x, torch.tensor([0, 1]))
     # label 0 wants the sum down (its margin is 2 * sum), label 1 up: every pixel moves by eps in that direction
+    # 0.5 -+ 0.1 rounded once in float32 (allclose's defaults are spare)
     assert torch.allclose(x_adv[0], torch.full((1, 4, 4), 0.4)) and torch.allclose(x_adv[1], torch.full((1, 4, 4), 0.6))
