@@ -124,3 +124,41 @@ print("torch" in sys.modules)
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "False", "a command's --help imported torch"
+
+
+def test_every_boolean_option_has_a_plain_on_and_off_form():
+    """Every flag of every command is a `--x / --no-x` pair (a recipe's `amp = true` can be undone with
+    `--no-amp`), and none is named in the negative (`--no-clip / --no-no-clip`)."""
+    from advkit.cli.main import cli as group
+
+    ctx = click.Context(group)
+    flags = 0
+    for path in _all_command_paths():
+        cmd = group
+        for part in path:
+            cmd = cmd.get_command(ctx, part)
+        for param in getattr(cmd, "params", []):
+            if not (isinstance(param, click.Option) and param.is_flag) or param.name == "help":
+                continue
+            flags += 1
+            (on,) = [o for o in param.opts if o.startswith("--")]  # (a short alias like -v may come too)
+            assert not on.startswith("--no-"), (path, param.opts)
+            assert param.secondary_opts == [f"--no-{on[2:]}"], (path, param.opts, param.secondary_opts)
+    assert flags >= 20
+
+
+def test_a_renamed_flag_keeps_old_recipes_and_stored_configs_working(tmp_path):
+    """`no_clip` became `clip` (a `--clip / --no-clip` pair): the old key in a recipe, a TOML passed to --recipe,
+    and a stored checkpoint config all mean the same thing under the new name."""
+    from advkit.cli.common import recipe_default_map
+    from advkit.commands.advtrain import CONFIG
+    from advkit.commands.options import config_from_options
+    from advkit.cli.main import cli as group
+    from advkit.train.config import upgrade_options
+
+    assert config_from_options(CONFIG, {"no-clip": True}).clip is False
+    assert config_from_options(CONFIG, {"no_clip": False}).clip is True
+    assert config_from_options(CONFIG, {}).clip is True
+    advtrain = group.get_command(click.Context(group), "advtrain")
+    assert recipe_default_map(advtrain, {"no-clip": True}) == {"clip": False}
+    assert upgrade_options({"no_clip": True, "eps": 0.3}) == {"clip": False, "eps": 0.3}

@@ -109,8 +109,10 @@ def recipe_default_map(command: click.Command, recipe: dict[str, Any], source: s
             by_option[opt.lstrip("-")] = param.name
             if getattr(param, "multiple", False):
                 repeatable.add(opt.lstrip("-"))
+    from advkit.train.config import upgrade_options
+
     default_map = {}
-    for key, value in recipe.items():
+    for key, value in upgrade_options(recipe).items():
         if key in RESERVED_RECIPE_KEYS:
             continue
         if key not in by_option or key == "recipe":
@@ -153,26 +155,30 @@ def _load_recipe_defaults(ctx: click.Context, value: str) -> None:
 
 def verbose_option(fn: Callable) -> Callable:
     """--verbose: the long form of a command's output (every column and row, whole values)."""
-    return click.option("--verbose", "-v", is_flag=True, default=False,
+    return click.option("--verbose/--no-verbose", "-v", default=False,
                         help="Long output: every column and row of the tables, whole values (default: what fits "
                              "the terminal).")(fn)
 
 
-def session_options(fn: Callable, out: bool = True, resume: bool = False) -> Callable:
-    """--recipe, --quiet, --out/--overwrite (commands with a run directory) and --resume (trainers and resumable
-    commands)."""
+def session_options(fn: Callable, out: bool = True, resume: bool = False, files: bool = False) -> Callable:
+    """--recipe, --quiet, --out/--overwrite (commands with a run directory; ``files``: only --overwrite, for
+    commands whose own --out folder takes plain files) and --resume (trainers and resumable commands)."""
     if resume:
         fn = click.option("--resume", type=click.Path(exists=True), default=None,
                           help="Continue a run: its run directory (a trainer's latest checkpoint, or a checkpoint file).")(fn)
     fn = click.option("--recipe", type=click.Path(dir_okay=False), is_eager=True, expose_value=True,
                       callback=_apply_recipe, help="TOML recipe: keys are this command's option names; flags override it.")(fn)
     fn = verbose_option(fn)
-    fn = click.option("--quiet", is_flag=True, default=False, help="No progress bars; errors and results only.")(fn)
+    fn = click.option("--quiet/--no-quiet", default=False, help="No progress bars; errors and results only.")(fn)
     if out:
-        fn = click.option("--overwrite", is_flag=True, default=False,
+        fn = click.option("--overwrite/--no-overwrite", default=False,
                           help="Empty a non-empty --out first (without it a used --out is refused).")(fn)
         fn = click.option("--out", type=click.Path(file_okay=False), default=None,
                           help="Run directory (default runs/<command>-<timestamp>).")(fn)
+    elif files:
+        fn = click.option("--overwrite/--no-overwrite", default=False,
+                          help="Write over files of the same names in a used --out (without it a used --out is "
+                               "refused).")(fn)
     return fn
 
 
@@ -187,6 +193,7 @@ def _resume_defaults(config_cls: type, options: dict[str, Any], resume: str, tra
     """Options the user did not give take the stored run's values (so `--resume RUN` alone continues it): a
     trainer's from its checkpoint, a resumable evaluation's from the run directory's config.json."""
     from advkit.runtime.checkpoint import load_checkpoint, resolve_checkpoint
+    from advkit.train.config import upgrade_options
 
     if not trainer:
         from advkit.runtime.rundir import read_config
@@ -194,6 +201,7 @@ def _resume_defaults(config_cls: type, options: dict[str, Any], resume: str, tra
         stored = read_config(resume)
     else:
         stored = load_checkpoint(resolve_checkpoint(resume))["config"]
+    stored = upgrade_options(stored)
     ctx = click.get_current_context()
     names = {f.name for f in dataclasses.fields(config_cls)}
     for name in names & set(stored):
@@ -236,7 +244,8 @@ def library_command(name: str, help_text: str, show: Callable[[dict], None] | No
             (show or (lambda r: show_results(r, f"advkit {name}", shown_path(where) if where else None, verbose)))(results)
 
     command = AdvkitCommand(name.split()[-1], callback=callback, help=help_text, short_help=help_text.split("\n\n")[0])
-    decorated = options_from(config_cls)(session_options(lambda **kw: None, out=not has_out_field, resume=resumable))
+    decorated = options_from(config_cls)(session_options(lambda **kw: None, out=not has_out_field, resume=resumable,
+                                                                  files=has_out_field))
     command.params = decorated.__click_params__[::-1]
     return command
 

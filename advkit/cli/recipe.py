@@ -51,14 +51,14 @@ def list_(verbose: bool) -> None:
 
 @command.command()
 @click.argument("name")
-@click.option("--smoke", is_flag=True, help="Same code path on tiny settings, in seconds.")
+@click.option("--smoke/--no-smoke", default=False, help="Same code path on tiny settings, in seconds.")
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Run directory (default runs/recipe-NAME-<time>).")
-@click.option("--overwrite", is_flag=True, default=False, help="Empty a non-empty --out first.")
+@click.option("--overwrite/--no-overwrite", default=False, help="Empty a non-empty --out first.")
 @click.option("--device", default=None, help="Override the recipe's device: auto | cpu | cuda[:N].")
-@click.option("--quiet", is_flag=True, default=False, help="No progress bars; the report only.")
+@click.option("--quiet/--no-quiet", default=False, help="No progress bars; the report only.")
 @click.option("--seeds", default=None, help="Run once per seed (comma list, e.g. 0,1,2) and report mean +- std, "
                                             "min and max of every figure.")
-@click.option("--resume", is_flag=True, default=False,
+@click.option("--resume/--no-resume", default=False,
               help="Keep what already finished in --out (the run, or each seed's) and continue an interrupted "
                    "training from its last checkpoint; seeds run as separate processes into one --out this way.")
 @click.option("--use", "uses", multiple=True, metavar="KEY=RUN_DIR",

@@ -47,9 +47,11 @@ def config_from_options(config_cls: type, options: dict[str, Any], source: str =
 
     A list for a plain option is one comma-separated value (``eps = [0.1, 0.25]`` -> ``"0.1,0.25"``); a list
     option (``set = ["A", "B"]``) takes the list."""
+    from advkit.train.config import upgrade_options
+
     known = fields_by_option(config_cls)
     values = {}
-    for key, value in options.items():
+    for key, value in upgrade_options(options).items():
         spec = known.get(key) or known.get(key.replace("_", "-"))
         if spec is None:
             raise AdvkitError(f"{source}: unknown key {key!r} for this command; known keys: {', '.join(sorted(known))}")

@@ -46,6 +46,7 @@ class Session:
     run: Any = None  # advkit.runtime.rundir.RunDir, or None for commands that write plain files (apply, export)
     quiet: bool = False
     dist: Any = None  # advkit.runtime.distributed.DistContext under torchrun (None: one process)
+    overwrite: bool = False  # commands writing plain files into their own --out: write over a used one
     created_run_dir: bool = field(default=False, repr=False)
 
     @property
@@ -161,7 +162,7 @@ def open_session(command: str, config: Any = None, *, out: str | Path | None = N
         import torch
 
         torch.set_num_threads(threads)
-    session = Session(device, seed, None, quiet or not dist.is_main, dist)
+    session = Session(device, seed, None, quiet or not dist.is_main, dist, overwrite=overwrite)
     if run_dir:
         # Resuming a run directory continues in it, so its metrics and checkpoints stay in one place.
         target = out or (resume if resume and Path(resume).is_dir() else None)

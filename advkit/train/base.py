@@ -43,7 +43,7 @@ from advkit.runtime.checkpoint import (checkpoint_path, load_checkpoint, prune_c
                                        resolve_checkpoint, save_checkpoint)
 from advkit.runtime.seeding import rng_state, set_rng_state
 from advkit.runtime.session import config_dict, session_for
-from advkit.train.config import RUN_LENGTH_OPTIONS
+from advkit.train.config import RUN_LENGTH_OPTIONS, upgrade_options
 
 class Trainer(ABC):
     """Subclasses implement :meth:`build` and :meth:`train_step`; optionally :meth:`sample`, :meth:`evaluate`,
@@ -166,7 +166,7 @@ class Trainer(ABC):
         except AdvkitError as e:
             raise AdvkitError(f"--resume: {e.message} (or start without --resume)") from None
         payload = load_checkpoint(path)
-        self.changed_options = compare_configs(payload["config"], self.config_dict(), path)
+        self.changed_options = compare_configs(upgrade_options(payload["config"]), self.config_dict(), path)
         missing = set(self.checkpoint_models()) - set(payload["state"])
         if missing:
             raise AdvkitError(f"--resume {path}: checkpoint lacks model(s) {', '.join(sorted(missing))}: it was written "

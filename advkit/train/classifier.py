@@ -84,10 +84,10 @@ class ClassifierTrainer(Trainer):
             loss, parts = consistency_objective(net, x, y, c.sigma, c.noise_copies, c.consistency,
                                                 c.consistency_entropy, self.generator)
         elif c.method == "trades":
-            loss, parts = trades_objective(net, x, y, eps, c.beta, c.attack_steps, step_size, clip=not c.no_clip,
+            loss, parts = trades_objective(net, x, y, eps, c.beta, c.attack_steps, step_size, clip=c.clip,
                                            generator=self.generator)
         else:
-            loss, parts = adversarial_objective(net, x, y, c.alpha, eps, clip=not c.no_clip, generator=self.generator,
+            loss, parts = adversarial_objective(net, x, y, c.alpha, eps, clip=c.clip, generator=self.generator,
                                                 method=c.method, steps=c.attack_steps, step=step_size)
         if c.lr_schedule == "cosine":
             for group in opt.param_groups:

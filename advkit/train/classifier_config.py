@@ -33,7 +33,7 @@ class ClassifierConfig(TrainerConfig):
     attack_steps: int = field(default=10, metadata={"help": "PGD steps per training example (--method pgd / trades)."})
     attack_step: float = field(default=0.0, metadata={"help": "PGD step size (0: 2.5 eps / attack-steps)."})
     beta: float = field(default=6.0, metadata={"help": "TRADES weight of the KL term (Zhang et al.: 6 on MNIST)."})
-    no_clip: bool = field(default=False, metadata={"help": "Do not clip training examples to [0, 1] (the source paper's raw eta)."})
+    clip: bool = field(default=True, metadata={"help": "Clip training examples to [0, 1] (--no-clip: the source paper's raw eta)."})
     eps_warmup: int = field(default=0, metadata={"help": "Ramp the training eps linearly from 0 over the first N steps."})
     lr_schedule: str = field(default="constant", metadata={"help": "Learning rate: constant, or cosine decay to 0 over --steps.",
                                                            "choices": ("constant", "cosine")})

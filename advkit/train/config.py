@@ -14,6 +14,22 @@ from advkit.runtime.session import RunConfig
 RUN_LENGTH_OPTIONS = ("steps", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints", "eval_samples",
                       "device", "deterministic", "compile", "bf16", "cpu_bf16")
 
+# Options renamed since runs were stored: {old field: (new field, value map)}. Recipes, --resume and stored
+# checkpoints that still say the old name keep working (``no-clip = true`` is ``clip = false``).
+RENAMED_OPTIONS = {"no_clip": ("clip", lambda value: not value)}
+
+
+def upgrade_options(options: dict) -> dict:
+    """``options`` (field or option names: ``no_clip`` / ``no-clip``) with renamed options under their new names."""
+    upgraded = dict(options)
+    for key in list(options):
+        old = key.replace("-", "_")
+        if old in RENAMED_OPTIONS:
+            new, convert = RENAMED_OPTIONS[old]
+            value = upgraded.pop(key)
+            upgraded.setdefault(new if key == old else new.replace("_", "-"), convert(value))
+    return upgraded
+
 
 @dataclass
 class TrainerConfig(RunConfig):
