@@ -57,25 +57,30 @@ def run(config: DenoiseApplyConfig, session: Session | None = None, **session_op
     import warnings
 
     from advkit.data.images import read_image, write_image
-    from advkit.denoise.apply import denoise_image
+    from advkit.denoise.apply import denoise_image, pick_model, small_sigma_warning
     from advkit.denoise.inference import load_denoiser
     from advkit.denoise.noise import add_noise, image_seed
-    from advkit.runtime.amp import inference_autocast
-    from advkit.runtime.rundir import ensure_writable
+    from advkit.runtime.amp import native_bf16
+    from advkit.runtime.rundir import files_folder
 
-    out = ensure_writable(config.out, "--out")
-    with session_for("denoise-apply", config, session, run_dir=False, **session_options) as session:
+    with session_for("denoise-apply", config, session, run_dir=False, **session_options) as session, \
+            files_folder(config.out, session.overwrite) as out:
         with session.status("loading the denoiser, reading the images"):
             if config.ckpt or config.model:
                 G, path, payload = load_denoiser(config.ckpt, session.device, shipped=config.model)
+                paths = {id(G): path}
             else:  # any noise level, colour or grey: the blind pair
                 colour, path, payload = load_denoiser(None, session.device, shipped="blind")
-                G = [colour, load_denoiser(None, session.device, shipped="blind-grey")[0]]
-            inference_autocast(session.device, config.amp)  # an unsupported --amp is refused here, before any work
+                grey, grey_path, _ = load_denoiser(None, session.device, shipped="blind-grey")
+                G, paths = [colour, grey], {id(colour): path, id(grey): grey_path}
+            amp = native_bf16(session.device, config.amp, "--amp", session.warn)  # float32 where bf16 is emulated
             with warnings.catch_warnings():  # conversions are reported once, below, per image
                 warnings.simplefilter("ignore")
                 inputs = [read_image(p) for p in config.images]  # every file checked before any work
-        done = []
+        small = small_sigma_warning(config.sigma(), min(image.bit_depth for image in inputs))
+        if small:
+            session.warn(small)
+        done, used = [], []
         for index in range(len(inputs)):
             # Each decoded input is released once taken: a 24 MP photo is 288 MB as float, and its result is
             # written while it would otherwise still be held (peak memory, bench/bench_denoise.py).
@@ -88,7 +93,9 @@ def run(config: DenoiseApplyConfig, session: Session | None = None, **session_op
             # A bar per image, moving per tile (a 2000x1500 photo is 12 tiles of 512), gone when its line prints.
             label = f"{Path(name).name}" + (f" ({index + 1}/{len(inputs)})" if len(inputs) > 1 else "")
             tiles = lambda it, total, _, label=label: session.track(it, total, label, transient=True)  # noqa: E731
-            result = denoise_image(G, image, config.sigma(), config.tile, config.amp, payload, progress=tiles)
+            ran = paths[id(pick_model(G, image.pixels.shape[0]))]  # the model that fits this image
+            used += [ran] if ran not in used else []
+            result = denoise_image(G, image, config.sigma(), config.tile, amp, payload, progress=tiles)
             del image
             target = out / f"{stem}-denoised{'.tif' if Path(name).suffix.lower() in ('.tif', '.tiff') else '.png'}"
             notes = result["notes"] + write_image(target, result["image"])
@@ -96,6 +103,6 @@ def run(config: DenoiseApplyConfig, session: Session | None = None, **session_op
                 session.warn(f"{Path(name).name}: {note}")
             session.echo(f"{name} -> {target} (sigma {result['sigma']:.1f}, {result['sigma_source']})")
             done.append({"input": str(name), "output": str(target), "sigma": result["sigma"],
-                         "sigma_source": result["sigma_source"], "notes": notes})
-        session.echo(f"{len(inputs)} image(s) denoised with {path.name}")
-        return {"model": str(path), "images": done}
+                         "sigma_source": result["sigma_source"], "model": ran.name, "notes": notes})
+        session.echo(f"{len(inputs)} image(s) denoised with {' and '.join(p.name for p in used)}")
+        return {"model": str(used[0] if len(used) == 1 else path), "models": [str(p) for p in used], "images": done}

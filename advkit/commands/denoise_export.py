@@ -41,7 +41,10 @@ def run(config: ExportConfig, session: Session | None = None, **session_options)
     from advkit.runtime.rundir import ensure_writable
 
     with session_for("denoise-export", config, session, run_dir=False, **session_options) as session:
-        written = export_generator(config.ckpt, ensure_writable(config.out, "--out") / config.name, config.half)
+        target = ensure_writable(config.out, "--out") / config.name
+        if target.exists() and not session.overwrite:
+            raise AdvkitError(f"{target} already exists; pass --overwrite to replace it, or another --name / --out")
+        written = export_generator(config.ckpt, target, config.half)
         payload = load_checkpoint(written)  # what the file holds (it is small: G alone)
         spec = payload["models"]["G"]
         session.echo(f"{written}: {written.stat().st_size / 1e6:.1f} MB ({spec['name']}, step {payload['step']})")

@@ -51,7 +51,16 @@ def sigma_mismatch(payload: dict, sigma: float, tolerance: float = 0.5) -> str |
     if trained is None or abs(trained - float(sigma)) <= tolerance:
         return None
     return (f"this model was trained at sigma {trained:g} only and is used at sigma {float(sigma):g}: expect it to "
-            f"{'over-smooth' if sigma < trained else 'leave noise'}; use a blind model (denoise-blind-unet)")
+            f"{'over-smooth' if sigma < trained else 'leave noise'}; pass --model blind (blind-grey for grey images), which takes any sigma in [0, 75]")
+
+
+def small_sigma_warning(sigma: float | None, bit_depth: int = 8) -> str | None:
+    """A warning when a given noise std below 1 looks like a 0-1-scale slip on an 8-bit image (where one grey
+    level is 1 on the 0-255 scale, so sigma < 1 is below the file's own rounding); None otherwise."""
+    if sigma is None or not 0 < float(sigma) < 1 or bit_depth != 8:
+        return None
+    return (f"--noise-std {float(sigma):g} is below one grey level: noise std is on the 0-255 scale (25 is common "
+            f"photo noise); did you mean {float(sigma) * 255:g}? (--noise-std auto estimates it)")
 
 
 def pick_model(models: nn.Module | Sequence[nn.Module], channels: int) -> nn.Module:

@@ -17,14 +17,16 @@ to ``overwrite`` it (emptied first).
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import math
 import os
 import shutil
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from advkit.errors import AdvkitError
 
@@ -146,6 +148,30 @@ def ensure_writable(folder: str | os.PathLike, what: str = "--out") -> Path:
     except OSError as e:
         raise AdvkitError(f"cannot write to {what} {folder} ({e.strerror}); pass a writable --out folder") from None
     return folder
+
+
+@contextmanager
+def files_folder(folder: str | os.PathLike, overwrite: bool = False, what: str = "--out") -> Iterator[Path]:
+    """The folder a command writes plain files into (``denoise apply``, ``denoise export``), made if needed: a
+    used one is refused unless ``overwrite`` (then files of the same names are replaced, others kept). If the
+    command fails, the files it added are removed again, and the folder too when it made it."""
+    folder = Path(folder)
+    if folder.is_dir() and any(folder.iterdir()) and not overwrite:
+        raise AdvkitError(f"{what} {folder} already holds files; pass --overwrite to write over them, or another "
+                          f"{what}")
+    created = [p for p in (folder, *folder.parents) if not p.exists()]
+    before = set(folder.iterdir()) if folder.is_dir() else set()
+    ensure_writable(folder, what)
+    try:
+        yield folder
+    except BaseException:
+        for path in set(folder.iterdir()) - before:
+            if path.is_file():
+                path.unlink(missing_ok=True)
+        for path in created:  # innermost first; only if still empty
+            with contextlib.suppress(OSError):
+                path.rmdir()
+        raise
 
 
 def write_json(path: str | os.PathLike, data: Any) -> None:
