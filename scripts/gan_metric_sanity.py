@@ -1,4 +1,4 @@
-"""Do advkit's GAN metrics separate fidelity from diversity on real data? (issue 16's first target)
+"""Do advkit's GAN metrics separate fidelity from diversity on real data? (advkit target)
 
 For MNIST (and Fashion-MNIST when installed), on the domain classifier's features, k = 5, n images each:
 

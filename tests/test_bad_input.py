@@ -96,7 +96,8 @@ def test_bad_images(capsys, files, tmp_path, name, expect):
         assert_one_line_error(capsys, ["denoise", "apply", str(path), "--out", str(tmp_path / "d")], expect)
 
 
-CKPT_CASES = [("missing.pt", "does not exist"), ("empty.pt", "not a readable"), ("garbage.pt", "not a readable"),
+CKPT_CASES = [("missing.pt", "does not exist"), ("empty.pt", "not an advkit checkpoint"),
+              ("garbage.pt", "truncated or corrupt; re-download or re-export it"),
               ("future.pt", "version 99"), ("foreign.pt", "not an advkit checkpoint")]
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
+import stat
 import zipfile
 
 import pytest
@@ -110,11 +112,38 @@ def test_bad_files_give_one_line_errors(tmp_path):
     torch.save({"weights": torch.zeros(2)}, other)
     future = tmp_path / "future.pt"
     torch.save({"format": "advkit-checkpoint", "version": 99}, future)
-    for path, message in [(tmp_path / "missing.pt", "does not exist"), (truncated, "not a readable"),
+    text = tmp_path / "notes.pt"
+    text.write_text("hello")
+    for path, message in [(tmp_path / "missing.pt", "does not exist"),
+                          (truncated, "trunc.pt is truncated or corrupt; re-download or re-export it$"),
+                          (text, r"notes.pt is not an advkit checkpoint \(not a PyTorch file\); pass a .pt file"),
                           (other, "not an advkit checkpoint"), (future, "version 99")]:
         with pytest.raises(AdvkitError, match=message) as info:
             ckpt.load_checkpoint(path)
         assert "\n" not in info.value.message
+        assert not re.search(r"\d{3}|Errno|miniz|zip archive|central directory", info.value.message.split(".pt")[-1])
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_checkpoints_get_the_permissions_of_any_new_file(tmp_path, umask):
+    """Written atomically through a 0600 temp file, but landing with 0666 & ~umask like any file the user makes."""
+    old = os.umask(umask)
+    try:
+        path = ckpt.save_checkpoint(tmp_path / "c.pt", step=1, config={}, models={"net": _net()})
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
+    assert [p.name for p in tmp_path.iterdir()] == ["c.pt"]  # no temp file left
+
+
+def test_a_run_directory_gets_checkpoints_only_when_one_is_written(tmp_path):
+    from advkit.runtime.rundir import RunDir
+
+    run = RunDir.create("demo", tmp_path / "run")
+    assert not run.checkpoints.exists()
+    ckpt.save_checkpoint(run.checkpoints / "best.pt", step=1, config={}, models={"net": _net()})
+    assert (run.checkpoints / "best.pt").is_file()
+    run.close()
 
 
 def test_other_architecture_is_refused(tmp_path):

@@ -114,6 +114,7 @@ def test_offline_is_a_one_line_error_naming_the_url(tmp_path):
     message = err.value.message
     assert f"could not download http://127.0.0.1:{port}/fake/a.png" in message and "no network?" in message
     assert "\n" not in message and _leftovers(dest) == []
+    assert not (tmp_path / "data").exists()  # the folders it made for the set are gone again
 
 
 def _tar(path: Path, members: dict[str, bytes]) -> None:

@@ -68,6 +68,8 @@ def test_recipes_ship_complete_metadata():
         # Every measured figure sits beside a published value (or an explicit "-") in the report and README.
         assert set(measured) <= set(published), f"{r.name}: measured without a published entry: {set(measured) - set(published)}"
         assert all(isinstance(p, str) and p for p in measured.values()), r.name
+        # A published value cites a paper or says "advkit target", never a tracker's issue number.
+        assert not [v for v in published.values() if "issue" in str(v).lower()], f"{r.name}: {published}"
         # Names and published values become README table cells: a "|" would split the row.
         cells = [*published, *map(str, published.values()), r.meta["data"], r.meta["title"]]
         assert not [c for c in cells if "|" in c], f"{r.name}: '|' in {[c for c in cells if '|' in c]}"

@@ -30,8 +30,9 @@ import tempfile
 import urllib.error
 import urllib.request
 import zlib
+from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import BinaryIO, Iterator
 
 from advkit.data.paths import DENOISE_SETS, data_root
 from advkit.errors import AdvkitError
@@ -100,7 +101,11 @@ def fetch_denoise_set(name: str, progress: FetchProgress | None = None) -> Path:
 
 def fetch_set(manifest: dict, folder: Path, progress: FetchProgress | None = None) -> dict:
     """Make ``folder`` hold every file of ``manifest`` with its md5; returns how many were downloaded or kept."""
-    progress = progress or FetchProgress()
+    with _tidy_on_failure(folder):
+        return _fetch_set(manifest, folder, progress or FetchProgress())
+
+
+def _fetch_set(manifest: dict, folder: Path, progress: FetchProgress) -> dict:
     files: dict[str, str] = manifest["files"]
     _writable_folder(folder)
     progress.start(manifest["name"], len(files))
@@ -117,6 +122,35 @@ def fetch_set(manifest: dict, folder: Path, progress: FetchProgress | None = Non
             _download_verified([base + rel for base in manifest["base_urls"]], folder / rel, md5, progress)
             progress.file_done(rel, downloaded=True)
     return {"folder": str(folder), "downloaded": len(missing), "kept": len(files) - len(missing)}
+
+
+@contextmanager
+def _tidy_on_failure(folder: Path) -> Iterator[None]:
+    """If the fetch fails, remove the folders it made and left empty (``folder`` and missing parents, and new
+    empty folders inside ``folder``), so a failed fetch leaves nothing behind; files already verified stay."""
+    top = folder
+    while not top.parent.exists() and top.parent != top:
+        top = top.parent
+    made = not top.exists()
+    before = set(folder.iterdir()) if folder.is_dir() else set()
+    try:
+        yield
+    except BaseException:
+        for path in (set(folder.iterdir()) - before if folder.is_dir() else set()):
+            _remove_empty_folders(path)
+        if made:
+            _remove_empty_folders(top)
+        raise
+
+
+def _remove_empty_folders(path: Path) -> None:
+    """Remove ``path`` and the folders under it that hold no file (bottom-up)."""
+    if not path.is_dir() or path.is_symlink():
+        return
+    for child in path.iterdir():
+        _remove_empty_folders(child)
+    if not any(path.iterdir()):
+        path.rmdir()
 
 
 def _writable_folder(folder: Path) -> None:
@@ -164,6 +198,9 @@ def _write_verified(source: BinaryIO, target: Path, md5: str | None, on_bytes=No
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
     try:
+        mask = os.umask(0)
+        os.umask(mask)
+        os.fchmod(fd, 0o666 & ~mask)  # as open() makes a file (mkstemp's 0600 would outlive the rename)
         digest, done = hashlib.md5(), 0
         with os.fdopen(fd, "wb") as out:
             for chunk in iter(lambda: source.read(_CHUNK), b""):
@@ -234,9 +271,14 @@ def _check_derivation(manifest: dict, archive: Path, derived: dict[str, str]) ->
 def fetch_torchvision(name: str, root: Path | None = None) -> Path:
     """MNIST, Fashion-MNIST, STL-10 or CIFAR with torchvision's downloader (it checks its own md5s) into the data
     root; CIFAR is then checked against advkit's manifest too."""
+    root = root or data_root()
+    with _tidy_on_failure(root):
+        return _fetch_torchvision(name, root)
+
+
+def _fetch_torchvision(name: str, root: Path) -> Path:
     from torchvision.datasets import CIFAR10, CIFAR100, MNIST, STL10, FashionMNIST
 
-    root = root or data_root()
     _writable_folder(root)
     url = {"mnist": MNIST.mirrors[0], "fashion-mnist": FashionMNIST.mirrors[0], "stl10": STL10.url,
            "cifar10": CIFAR10.url, "cifar100": CIFAR100.url}[name]

@@ -206,6 +206,9 @@ def _from_file(spec: str, device: torch.device) -> nn.Module:
     if spec == "default":
         return load_victim("default", device).model
     path = Path(spec)
+    if path.is_dir():
+        raise AdvkitError(f"--model {path} is a folder; pass a model file in it (a .pt checkpoint or state dict, a "
+                          "TorchScript .pt/.ts), or module:function")
     if not path.is_file():
         raise AdvkitError(f"model file {path} does not exist; check the path")
     if is_torchscript(path):

@@ -68,6 +68,7 @@ def save_checkpoint(
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, file_mode())  # mkstemp's 0600 would outlive the rename: a file like any other instead
         with os.fdopen(fd, "wb") as f:
             torch.save(payload, f)
             f.flush()
@@ -78,6 +79,13 @@ def save_checkpoint(
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def file_mode() -> int:
+    """The permissions ``open()`` would give a new file: 0666 minus the process umask (0644 under umask 022)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def _plain_state(module: nn.Module) -> dict:
@@ -111,9 +119,9 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
         if unsafe:
             raise AdvkitError(f"refused to load {path}: it holds a Python object ({unsafe.group(1)}) that could run "
                               "code; only advkit checkpoints (tensors and plain values) are accepted") from None
-        raise AdvkitError(f"{path} is not a readable checkpoint (not a torch file or damaged pickle data)") from None
-    except Exception as e:  # noqa: BLE001 - a trust boundary: any failure to parse means "not a checkpoint"
-        raise AdvkitError(f"{path} is not a readable checkpoint (truncated or not a torch file: {_first_line(e)})") from None
+        raise AdvkitError(_unreadable(path)) from None
+    except Exception:  # noqa: BLE001 - a trust boundary: any failure to parse means "not a checkpoint"
+        raise AdvkitError(_unreadable(path)) from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise AdvkitError(f"{path} is not an advkit checkpoint (no 'format: {FORMAT}' header)")
     if payload.get("version") != VERSION:
@@ -128,6 +136,17 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
                 and role in payload["state"]):
             raise AdvkitError(f"{path} is a damaged advkit checkpoint: model {role!r} lacks its name, args or weights")
     return payload
+
+
+def _unreadable(path: Path) -> str:
+    """One line for a file torch cannot read: a torch file cut short (it starts like one: a zip archive or a
+    pickle) or something else altogether."""
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if head.startswith(b"PK") or head[:1] == b"\x80":
+        return f"{path} is truncated or corrupt; re-download or re-export it"
+    return (f"{path} is not an advkit checkpoint (not a PyTorch file); pass a .pt file advkit wrote (a run's "
+            "checkpoints/*.pt or a `denoise export`)")
 
 
 def _first_line(e: BaseException) -> str:

@@ -40,8 +40,9 @@ class RunDir:
         self._lock_file = None
         if main_process:
             ensure_writable(self.path, "run directory")
-            for sub in ("images", "checkpoints"):
-                (self.path / sub).mkdir(parents=True, exist_ok=True)
+            # checkpoints/ is made by the first checkpoint written (save_checkpoint), so runs that write none
+            # (fgsm, gan sample, eval) carry no empty folder
+            (self.path / "images").mkdir(parents=True, exist_ok=True)
             if lock:
                 self._acquire_lock()
 
