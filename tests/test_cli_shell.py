@@ -21,6 +21,18 @@ def _all_command_paths():
     return paths
 
 
+def _all_commands():
+    """(path, click command) for every command and group."""
+    from advkit.cli.main import cli as group
+
+    ctx = click.Context(group)
+    for path in _all_command_paths():
+        cmd = group
+        for part in path:
+            cmd = cmd.get_command(ctx, part)
+        yield path, cmd
+
+
 def test_top_level_help_and_version(cli):
     result = cli("--help")
     assert result.exit_code == 0
@@ -53,14 +65,8 @@ def test_bad_options_exit_2_with_one_line(cli):
 
 
 def test_compute_options_are_on_every_computing_command():
-    from advkit.cli.main import cli as group
-
-    ctx = click.Context(group)
     checked = 0
-    for path in _all_command_paths():
-        cmd = group
-        for part in path:
-            cmd = cmd.get_command(ctx, part)
+    for path, cmd in _all_commands():
         if isinstance(cmd, click.Group) or path[0] in ("data", "recipe"):
             continue
         names = {p.name for p in cmd.params}
@@ -129,14 +135,8 @@ print("torch" in sys.modules)
 def test_every_boolean_option_has_a_plain_on_and_off_form():
     """Every flag of every command is a `--x / --no-x` pair (a recipe's `amp = true` can be undone with
     `--no-amp`), and none is named in the negative (`--no-clip / --no-no-clip`)."""
-    from advkit.cli.main import cli as group
-
-    ctx = click.Context(group)
     flags = 0
-    for path in _all_command_paths():
-        cmd = group
-        for part in path:
-            cmd = cmd.get_command(ctx, part)
+    for path, cmd in _all_commands():
         for param in getattr(cmd, "params", []):
             if not (isinstance(param, click.Option) and param.is_flag) or param.name == "help":
                 continue
