@@ -22,8 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = json.loads((ROOT / "tests" / "golden" / "smoke_figures.json").read_text())
 RECIPES = all_recipes()
 # Relative tolerances of the golden comparison, from the measurements in tests/golden/README.md: every recipe's
-# smoke figures under ATEN_CPU_CAPABILITY avx512 / avx2 / default (oneDNN and MKL capped at AVX2 for avx2) and
-# threads 1 / 2, against the same smokes at seed 1 (a real change). "*": no figure moved by more than 1.1e-6
+# smoke figures under ATEN_CPU_CAPABILITY avx512 / avx2 / default (oneDNN and MKL capped at AVX2 for avx2; one
+# thread, as tests/conftest.py sets), against the same smokes at seed 1 (a real change). "*": no figure moved by more than 1.1e-6
 # relative across CPUs (float32 sums in another order), while seed 1 moves a figure of every recipe whose smoke
 # depends on the seed by 1.4e-2 or more: 1e-4 is 90x the spread and 100x below a real change. denoise-original:
 # its one figure (PSNR of a barely trained model) moved 0 across CPUs and 1.3e-5 with the seed: 2e-6 (16 float32

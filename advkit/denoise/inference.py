@@ -23,8 +23,8 @@ SHIPPED_MODELS = {
     "blind-grey": "denoiser-blind-unet16-grey.pt",  # the same for grey images
 }
 # The default of `denoise eval`, `denoise apply` (with blind-grey for grey images) and load_denoiser(None): the
-# blind model is right at every noise level (CBSD68 sigma 25: 30.31 dB, where the sigma-50 model gives 28.99,
-# below NLM's 29.63; docs/results/denoise-blind.md), the sigma-50 models only at 50.
+# blind model is told the noise level and was trained on all of [0, 75] (docs/results/denoise-blind.md); the
+# sigma-50 models are right at 50 only and over-smooth below it.
 DEFAULT_SHIPPED = "blind"
 
 

@@ -12,7 +12,6 @@ without AVX512 computes them, with two threads, or at another seed (a real chang
 
     ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2 \
         python tests/golden/record_smoke_figures.py --to runs/spread/avx2-t1.json
-    python tests/golden/record_smoke_figures.py --to runs/spread/native-t2.json --threads 2
     python tests/golden/record_smoke_figures.py --to runs/spread/seed1.json --seed 1
     python tests/golden/spread.py runs/spread/*.json
 """
