@@ -14,6 +14,7 @@ classifier and for attacking the whole pipeline.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import torch
@@ -57,7 +58,9 @@ def load_front(spec: str, sigma: float, device: torch.device | str = "cpu", fold
                           "existing checkpoint or TorchScript file")
     elif is_torchscript(path):
         try:
-            model = torch.jit.load(str(path), map_location=device)
+            with warnings.catch_warnings():  # torch deprecates TorchScript in favour of torch.export: still read it
+                warnings.simplefilter("ignore")
+                model = torch.jit.load(str(path), map_location=device)
         except Exception as e:  # noqa: BLE001 - any failure to parse means "not a TorchScript model"
             raise AdvkitError(f"--denoiser {path} is not a loadable TorchScript model ({str(e).splitlines()[0][:100]})") from None
     else:

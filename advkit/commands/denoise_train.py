@@ -23,9 +23,11 @@ CONFIG = DenoiseConfig
 
 def run(config: DenoiseConfig, session: Session | None = None, resume: str | None = None, **session_options) -> dict:
     from advkit.train.denoise import DenoiseTrainer
+    from advkit.train.denoise_stability import StabilityDenoiseTrainer
 
     start = time.perf_counter()
-    with DenoiseTrainer.opened("denoise-train", config, session, resume, **session_options) as trainer:
+    trainer_class = StabilityDenoiseTrainer if config.classifier else DenoiseTrainer
+    with trainer_class.opened("denoise-train", config, session, resume, **session_options) as trainer:
         figures = trainer.fit()
         return {"steps": config.steps, "arch": config.arch, "noise_std": config.noise_std,
                 "content_weight": config.content_weight, "adv_weight": config.adv_weight,

@@ -67,6 +67,10 @@ class DenoiseConfig(TrainerConfig):
     bf16: bool = field(default=True, metadata={"help": "bf16 autocast on CUDA (on the CPU see --cpu-bf16)."})
     cpu_bf16: bool = field(default=False, metadata={"help": "bf16 autocast on the CPU too, where it is native (AVX512-BF16/AMX; about 2x faster steps here, bench/bench_dcgan.py); float32 with a warning where emulated."})
     grid: int = field(default=8, metadata={"help": "Columns of the noisy | denoised | clean sample grid."})
+    classifier: str = field(default="", metadata={
+        "help": "A frozen classifier (as eval robustness --model) for denoised smoothing (Salman et al. 2020): adds its "
+                "stability loss CE(f(G(noisy)), f(clean)) with weight --classifier-weight; certify with --denoiser."})
+    classifier_weight: float = field(default=1.0, metadata={"help": "Weight of the classifier's stability loss (with --classifier)."})
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -97,7 +101,10 @@ class DenoiseConfig(TrainerConfig):
             value = getattr(self, name)
             if value is not None and (value != value or value < 0):
                 raise AdvkitError(f"--{name.replace('_', '-')} must be >= 0; got {value}")
-        if self.content_weight == 0 and self.adv_weight == 0:
+        if self.classifier and (self.classifier_weight < 0 or self.adv_weight > 0 or self.blind):
+            raise AdvkitError("--classifier trains a fixed-sigma denoiser on content + stability loss: use "
+                              "--classifier-weight >= 0, --adv-weight 0 and no --blind")
+        if self.content_weight == 0 and self.adv_weight == 0 and not (self.classifier and self.classifier_weight > 0):
             raise AdvkitError("--content-weight and --adv-weight are both 0: nothing to train; set one of them > 0")
         for name in ("crop", "width", "levels", "blocks", "d_width", "d_layers", "grid", "val_images"):
             if getattr(self, name) <= 0:
