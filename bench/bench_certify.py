@@ -40,7 +40,8 @@ def main() -> None:
     device = torch.device(args.device)
 
     from advkit.certify.smoothing import Smoothed
-    from advkit.robustness.specs import load_data, load_model
+    from advkit.models.loader import load_model
+    from advkit.robustness.specs import load_data
 
     model = load_model(args.model, device)
     if args.denoiser:

@@ -14,7 +14,6 @@ classifier and for attacking the whole pipeline.
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import torch
@@ -47,7 +46,7 @@ def denoised_classifier(front: nn.Module, classifier: nn.Module) -> nn.Module:
 def load_front(spec: str, sigma: float, device: torch.device | str = "cpu", fold: bool = True) -> DenoiserFront:
     """The denoiser a spec names (see the module docstring), in eval mode on ``device``, weights frozen."""
     from advkit.denoise.inference import SHIPPED_MODELS, load_denoiser
-    from advkit.models.loader import is_torchscript
+    from advkit.models.loader import is_torchscript, load_torchscript
 
     device = torch.device(device)
     path = Path(spec)
@@ -57,12 +56,7 @@ def load_front(spec: str, sigma: float, device: torch.device | str = "cpu", fold
         raise AdvkitError(f"--denoiser {spec!r} is neither a shipped denoiser ({', '.join(SHIPPED_MODELS)}) nor an "
                           "existing checkpoint or TorchScript file")
     elif is_torchscript(path):
-        try:
-            with warnings.catch_warnings():  # torch deprecates TorchScript in favour of torch.export: still read it
-                warnings.simplefilter("ignore")
-                model = torch.jit.load(str(path), map_location=device)
-        except Exception as e:  # noqa: BLE001 - any failure to parse means "not a TorchScript model"
-            raise AdvkitError(f"--denoiser {path} is not a loadable TorchScript model ({str(e).splitlines()[0][:100]})") from None
+        model = load_torchscript(path, device)
     else:
         model = load_denoiser(path, device, fold=fold)[0]
     model = model.to(device).eval()

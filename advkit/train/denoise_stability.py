@@ -30,7 +30,7 @@ from advkit.train.denoise import DenoiseTrainer
 
 class StabilityDenoiseTrainer(DenoiseTrainer):
     def build(self) -> None:
-        from advkit.robustness.specs import load_model
+        from advkit.models.loader import load_model
 
         super().build()
         self.classifier = load_model(self.config.classifier, self.device)
