@@ -44,7 +44,7 @@ def adopt(run_dir: Path) -> None:
         raise SystemExit(f"{run_dir} is a --smoke run: its numbers are not results")
     REPORTS.mkdir(parents=True, exist_ok=True)
     # Reports made before paths were recorded portably: $ADVKIT_DATA/... and runs/..., never this machine's.
-    (REPORTS / f"{report['recipe']}.json").write_text(json.dumps(portable(report), indent=2, default=str) + "\n")
+    (REPORTS / f"{report['recipe']}.json").write_text(json.dumps(portable(report, strict=True), indent=2, default=str) + "\n")
 
 
 def reports() -> list[dict]:

@@ -59,15 +59,16 @@ def test_recorded_paths_are_portable(tmp_path, monkeypatch):
     assert portable_path(data / "denoise" / "CBSD68") == "$ADVKIT_DATA/denoise/CBSD68"
     assert portable_path(tmp_path / "runs" / "gan1") == "runs/gan1"       # under the working directory
     assert portable_path("runs/gan1/checkpoints/final.pt") == "runs/gan1/checkpoints/final.pt"  # relative: as is
-    assert portable_path("/elsewhere/runs/gan1/report.md") == "runs/gan1/report.md"
-    assert portable_path("/elsewhere/model.pt") == "model.pt"
+    assert portable_path("/elsewhere/runs/gan1/report.md") == "/elsewhere/runs/gan1/report.md"  # where it is
+    assert portable_path("/elsewhere/runs/gan1/report.md", strict=True) == "runs/gan1/report.md"  # a repo record
+    assert portable_path("/elsewhere/model.pt", strict=True) == "model.pt"
     (tmp_path / "sub").mkdir()
     monkeypatch.chdir(tmp_path / "sub")
     assert portable_path("../data/denoise/Kodak24") == "$ADVKIT_DATA/denoise/Kodak24"
     record = {"command": f"advkit denoise eval --data {data}/denoise/CBSD68,{data}/denoise/Kodak24 --out=/x/runs/e",
               "runs": [str(tmp_path / "sub" / "r0")], "url": "https://example.org/a/b", "eps": [0.1, 0.3],
               "purifier": f"denoiser:{tmp_path}/sub/runs/d/best.pt", "note": "PSNR 28.9 dB, 1/2 of the set"}
-    assert portable(record) == {
+    assert portable(record, strict=True) == {
         "command": "advkit denoise eval --data $ADVKIT_DATA/denoise/CBSD68,$ADVKIT_DATA/denoise/Kodak24 --out=runs/e",
         "runs": ["r0"], "url": "https://example.org/a/b", "eps": [0.1, 0.3],
         "purifier": "denoiser:runs/d/best.pt", "note": "PSNR 28.9 dB, 1/2 of the set"}

@@ -91,8 +91,8 @@ def test_recipe_smoke_run(recipe: Recipe, tmp_path, monkeypatch, denoise_sets):
     report = json.loads((run / "report.json").read_text())
     assert report["smoke"] is True and report["recipe"] == recipe.name
     assert "--smoke" not in report["command"] and f"--out {portable_path(run)}" in report["command"]
-    # A report names no path of this machine: the data root is $ADVKIT_DATA, other paths relative or bare names.
-    assert str(tmp_path) not in json.dumps(report) and str(ROOT) not in json.dumps(report)
+    # The data root is recorded as $ADVKIT_DATA and the checkout's paths relative to it (the working directory).
+    assert str(denoise_sets.parent) not in json.dumps(report) and str(ROOT) not in json.dumps(report)
     rows = {row["figure"]: row["advkit"] for row in report["rows"]}
     absent = [name for name in recipe.meta["measured"] if rows.get(name) is None]
     assert not absent, (f"{recipe.name}: results.json has no value at "

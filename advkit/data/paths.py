@@ -79,13 +79,14 @@ def assets_root() -> Path:
     return Path(__file__).resolve().parents[1] / "assets"
 
 
-def portable_path(path: str | os.PathLike, base: str | os.PathLike | None = None) -> str:
+def portable_path(path: str | os.PathLike, base: str | os.PathLike | None = None, strict: bool = False) -> str:
     """``path`` as a record (report, results.json, docs) can carry to another machine: ``$ADVKIT_DATA/...`` under
-    the data root, relative to ``base`` (default: the working directory) under it, ``~/...`` under the home folder;
-    another absolute path keeps its part from a ``runs`` folder on (``runs/...``), else only its name.
+    the data root, relative to ``base`` (default: the working directory) under it, ``~/...`` under the home folder.
+    Another absolute path stays whole (it is where the file is), unless ``strict`` (a record that goes into the
+    repository or a shipped file): then it keeps its part from a ``runs`` folder on (``runs/...``), else its name.
 
-        >>> portable_path(data_root() / "denoise" / "CBSD68")     # '$ADVKIT_DATA/denoise/CBSD68'
-        >>> portable_path("/elsewhere/runs/gan1/config.json")     # 'runs/gan1/config.json'
+        >>> portable_path(data_root() / "denoise" / "CBSD68")                # '$ADVKIT_DATA/denoise/CBSD68'
+        >>> portable_path("/elsewhere/runs/gan1/config.json", strict=True)   # 'runs/gan1/config.json'
     """
     text = os.fspath(path)
     given = Path(text).expanduser()
@@ -99,6 +100,8 @@ def portable_path(path: str | os.PathLike, base: str | os.PathLike | None = None
         root, name = max(matching, key=lambda a: len(a[0].parts))
         rel = full.relative_to(root).as_posix()
         return (rel if not name else name if rel == "." else f"{name}/{rel}")
+    if not strict:
+        return text
     parts = full.parts
     if "runs" in parts:
         return Path(*parts[len(parts) - 1 - parts[::-1].index("runs"):]).as_posix()
@@ -109,15 +112,16 @@ def portable_path(path: str | os.PathLike, base: str | os.PathLike | None = None
 _PATH_IN_WORD = re.compile(r"(?:^|(?<=[=:,]))(?:/(?!/)|~/|\.\./)[^,]*")
 
 
-def portable(value):
+def portable(value, strict: bool = False):
     """``value`` (a report, results, a command line's words) with every path in it made portable
     (:func:`portable_path`): plain paths, ``--opt=PATH``, ``kind:PATH`` and comma lists, in dicts and lists."""
     if isinstance(value, dict):
-        return {k: portable(v) for k, v in value.items()}
+        return {k: portable(v, strict) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return type(value)(portable(v) for v in value)
+        return type(value)(portable(v, strict) for v in value)
     if isinstance(value, os.PathLike):
-        return portable_path(value)
+        return portable_path(value, strict=strict)
     if not isinstance(value, str) or "/" not in value:
         return value
-    return " ".join(_PATH_IN_WORD.sub(lambda m: portable_path(m.group(0)), word) for word in value.split(" "))
+    return " ".join(_PATH_IN_WORD.sub(lambda m: portable_path(m.group(0), strict=strict), word)
+                    for word in value.split(" "))

@@ -38,8 +38,8 @@ def export_generator(ckpt: str | Path, out: str | Path, half: bool = True) -> Pa
     spec = payload["models"]["G"]
     try:
         # The training config travels with the file: its data paths as $ADVKIT_DATA/..., never this machine's.
-        return save_checkpoint(Path(out), step=payload["step"], config=portable(payload["config"]),
+        return save_checkpoint(Path(out), step=payload["step"], config=portable(payload["config"], strict=True),
                                models={"G": (spec["name"], spec["args"], G.half() if half else G)},
-                               extra={"exported_from": portable(str(ckpt)), "dtype": "float16" if half else "float32"})
+                               extra={"exported_from": portable(str(ckpt), strict=True), "dtype": "float16" if half else "float32"})
     except OSError as e:
         raise AdvkitError(f"cannot write {out} ({e.strerror}); pass a writable path") from None
