@@ -93,6 +93,10 @@ for _entry in (
                 help="Square (Andriushchenko et al. 2020): black-box, score-based."),
     AttackEntry("autoattack", "advkit.attacks.autoattack:AutoAttack", NORMS, ("eps", "norm", "seed"),
                 {"version": "standard"}, default=NORMS, help="AutoAttack (standard): APGD-CE, APGD-T, FAB-T, Square."),
+    # A quick look, never the evaluation to report: torchattacks' AutoAttack() default budget (what most users run).
+    AttackEntry("autoattack-quick", "advkit.attacks.autoattack:AutoAttack", NORMS, ("eps", "norm", "seed"),
+                {"version": "standard", "n_iter": 10}, help="AutoAttack at a QUICK budget (10 iterations for "
+                "APGD-CE, APGD-T and FAB-T, torchattacks' default; Square 5000 queries): weaker than autoattack."),
 ):
     register(_entry)
 

@@ -31,5 +31,6 @@ def model_card(results: dict, model: str, data: str, subset: str) -> dict:
             "autoattack_acc": f"{100 * results['robust_accuracy'][key]['worst_case']:.2f}" if ran_autoattack else None,
             "n_examples": results["n"], "subset": subset, "attacks": list(results["attacks"])}
     if not ran_autoattack:
-        card["note"] = "AutoAttack was not among the attacks: no autoattack_acc (add --attacks autoattack)"
+        quick = " (autoattack-quick is a reduced budget, not RobustBench's)" if "autoattack-quick" in results["attacks"] else ""
+        card["note"] = f"AutoAttack (standard) was not among the attacks{quick}: no autoattack_acc (add --attacks autoattack)"
     return card

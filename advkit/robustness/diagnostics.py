@@ -24,7 +24,7 @@ from torch import nn
 from advkit.runtime.modules import eval_mode, model_device, model_dtype
 
 BLACK_BOX = ("square",)
-ENSEMBLES = ("autoattack",)  # contains the black-box attack itself
+ENSEMBLES = ("autoattack", "autoattack-quick")  # contain the black-box attack itself
 UNBOUNDED_MAX_ACCURACY = 0.1
 SAMPLE = 100  # points for the extra checks
 

@@ -55,6 +55,10 @@ def markdown_report(results: dict, title: str = "", figure: str | None = None, s
     for key in sorted(table, key=float):
         cells = [f"{table[key][n]:.2%}" if n in table[key] else "-" for n in names]
         lines.append(f"| {key} | " + " | ".join(cells) + " |")
+    if "autoattack-quick" in results["attacks"]:
+        lines += ["", "autoattack-quick is AutoAttack at a QUICK budget (10 iterations for APGD-CE, APGD-T and FAB-T, "
+                  "torchattacks' default, instead of the paper's 100): a quick look, weaker than the standard "
+                  "evaluation; report `autoattack`."]
     lines += ["", "Seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in results["seconds"].items()), "", "## Diagnostics", ""]
     lines += [f"* {w}" for w in results["warnings"]] or ["No warning: no sign of gradient masking or a failing attack was seen."]
     return "\n".join(lines) + "\n"
