@@ -61,10 +61,11 @@ def test_tiles_move_the_bar_and_change_nothing():
 
 
 class AllZero(nn.Module):
-    """Predicts class 0 for every input (so every point with label 0 is attacked)."""
+    """Predicts class 0 for every input in [0, 1] (so every point with label 0 is attacked), differentiably."""
 
     def forward(self, x):
-        return torch.stack([torch.ones(x.shape[0]), torch.zeros(x.shape[0])], dim=1)
+        mean = x.flatten(1).mean(1)
+        return torch.stack([1 + 0 * mean, 0.1 * mean], dim=1)
 
 
 def test_attacks_move_a_bar_per_batch(monkeypatch):
@@ -73,8 +74,8 @@ def test_attacks_move_a_bar_per_batch(monkeypatch):
     record = Recorder()
     evaluate_robustness(AllZero(), x, y, [0.1, 0.2], attacks=["fgsm", "pgd"], batch_size=4, diagnostics=False,
                         track=record)
-    assert record.bars == [["[1/4] eps=0.1 fgsm", 3, 3], ["[2/4] eps=0.1 pgd", 3, 3],
-                           ["[3/4] eps=0.2 fgsm", 3, 3], ["[4/4] eps=0.2 pgd", 3, 3]]  # 10 points, batches of 4
+    assert record.bars == [["eps=0.1 fgsm", 3, 3], ["eps=0.1 pgd", 3, 3],
+                           ["eps=0.2 fgsm", 3, 3], ["eps=0.2 pgd", 3, 3]]  # 10 points, blocks of 4
     record = Recorder()
     strongest_attack_error(AllZero(), x, y, 0.1, quick=True, batch_size=5, track=record)
     assert record.bars == [["apgd-ce eps=0.1", 2, 2], ["apgd-t eps=0.1", 2, 2]]
@@ -96,3 +97,19 @@ def test_advtrain_reports_progress_before_and_after_training(cli, tmp_path):
     assert any(line.startswith("advkit advtrain") for line in lines)
     assert not [line for line in lines if "advkit advtrain" in line and not line.startswith("advkit advtrain")]
     assert all(len(line) <= 80 for line in lines)
+
+
+def test_defense_attacks_move_a_bar_per_batch():
+    from advkit.defenses.evaluate import evaluate_defense
+
+    class Identity(nn.Module):
+        differentiable, randomized = True, False
+
+        def forward(self, x):
+            return x
+
+    x, y = torch.rand(10, 1, 4, 4), torch.zeros(10, dtype=torch.long)
+    record = Recorder()
+    evaluate_defense(AllZero(), Identity(), x, y, 0.1, steps=1, batch_size=4, autoattack=False, track=record)
+    assert [bar[0] for bar in record.bars] == ["[1/3] oblivious", "[2/3] white-box", "[3/3] bpda"]
+    assert all(bar[1:] == [3, 3] for bar in record.bars)  # 10 points in batches of 4

@@ -63,14 +63,10 @@ def evaluate(config: HGDConfig, checkpoint: str, session: Session) -> dict:
     purifier = load_purifier(f"hgd:{checkpoint}", session.device)
     x, y = load_data(config.dataset, config.report_n, config.seed)
 
-    def progress(label: str, done: int, total: int) -> None:
-        if session.speaks:
-            session.echo(f"[{done}/{total}] {label}")
-
     start = time.perf_counter()
     results = evaluate_defense(classifier, purifier, x, y, config.report_eps, config.report_pgd_steps,
                                aa_iter=config.report_aa_iter, aa_queries=config.report_aa_queries, seed=config.seed,
-                               autoattack=config.report_autoattack, progress=progress)
+                               autoattack=config.report_autoattack, track=session.track)
     title = f"HGD ({config.guide}) before {config.classifier} on {config.dataset}, eps {config.report_eps:g}"
     png = plot_accuracy(results, session.run.path / "defense_accuracy.png", title)
     (session.run.path / "defense.md").write_text(markdown_report(results, title, png.name))

@@ -79,13 +79,9 @@ def run(config: DefenseConfig, session: Session | None = None, **session_options
         x, y = load_data(config.data, config.n or None, config.seed)
         check_pair(classifier, x, y)
 
-        def progress(label: str, done: int, total: int) -> None:
-            if session.speaks:
-                session.echo(f"[{done}/{total}] {label}")
-
         results = evaluate_defense(classifier, purifier, x, y, config.eps, config.pgd_steps, config.restarts,
                                    config.eot_samples, config.aa_iter, config.aa_queries, config.batch_size,
-                                   config.seed, config.autoattack, progress=progress)
+                                   config.seed, config.autoattack, track=session.track)
         from advkit.data.paths import portable
 
         title = portable(f"{config.purifier} before {config.classifier} on {config.data}, eps {config.eps:g}")

@@ -43,8 +43,11 @@ def _correct(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
     return torch.cat(out)
 
 
-def _batched(attack, x: torch.Tensor, y: torch.Tensor, batch_size: int) -> torch.Tensor:
-    return torch.cat([attack(x[s:s + batch_size], y[s:s + batch_size]).cpu() for s in range(0, x.shape[0], batch_size)])
+def _batched(attack, x: torch.Tensor, y: torch.Tensor, batch_size: int, track: Callable | None = None,
+             description: str = "attack") -> torch.Tensor:
+    starts = range(0, x.shape[0], batch_size)
+    starts = track(starts, len(starts), description) if track is not None else starts  # a bar moving per batch
+    return torch.cat([attack(x[s:s + batch_size], y[s:s + batch_size]).cpu() for s in starts])
 
 
 LOSS_MARGIN = 0.05  # points of accuracy a purifier may cost before it is said to remove robustness (100 points:
@@ -85,8 +88,10 @@ def conclusion(accuracy: dict, eps: float, undefended: float | None = None) -> s
 def evaluate_defense(classifier: nn.Module, purifier: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float,
                      steps: int = 20, restarts: int = 1, eot_samples: int = 8, aa_iter: int = 20,
                      aa_queries: int = 500, batch_size: int = 200, seed: int = 0, autoattack: bool = True,
-                     progress: Callable[[str, int, int], None] | None = None) -> dict:
+                     progress: Callable[[str, int, int], None] | None = None, track: Callable | None = None) -> dict:
     """Accuracy of ``classifier(purifier(.))`` per attack on ``x`` [N, C, H, W] in [0, 1], ``y`` [N]; see above.
+    ``progress(name, i, n)`` is called before each attack; ``track`` (shaped like
+    :func:`advkit.runtime.progress.track`) runs each attack's batches, so a bar moves per batch.
 
     Returns ``{"accuracy": {attack: float}, "robust": {attack: [N] bool list}, "attacks": [names], "seconds":
     {attack: float}, "eps", "n", "differentiable", "randomized", "undefended", "conclusion"}``."""
@@ -121,7 +126,7 @@ def evaluate_defense(classifier: nn.Module, purifier: nn.Module, x: torch.Tensor
         if progress:
             progress(name, i, len(attacks))
         start = time.perf_counter()
-        x_adv = _batched(attack, x, y, batch_size)
+        x_adv = _batched(attack, x, y, batch_size, track, f"[{i + 1}/{len(attacks)}] {name}")
         robust[name] = _correct(defended, x_adv, y, batch_size) & robust["clean"]
         seconds[name] = round(time.perf_counter() - start, 2)
         if name == "oblivious":  # the same examples against the classifier alone: the no-defence baseline
