@@ -203,3 +203,19 @@ def test_two_processes_certify_exactly_what_one_does(halfplane_files, tmp_path):
     a, b = (json.loads((tmp_path / name / "results.json").read_text()) for name in ("one", "two"))
     assert b["processes"] == 2 and a["processes"] == 1
     assert a["points"] == b["points"] and a["certified_accuracy"] == b["certified_accuracy"]
+
+
+def test_an_interrupted_run_resumes_to_the_same_results(halfplane_files, tmp_path):
+    """Points are stored as they finish; --resume certifies only the missing ones (same per-point noise)."""
+    with pytest.raises(SystemExit):
+        main(_certify_args(halfplane_files, tmp_path / "whole"))
+    with pytest.raises(SystemExit):
+        main(_certify_args(halfplane_files, tmp_path / "cut"))
+    for name in ("1.json", "4.json", "7.json"):  # as if killed before these points finished
+        (tmp_path / "cut" / "points" / name).unlink()
+    (tmp_path / "cut" / "results.json").unlink()
+    with pytest.raises(SystemExit) as exit_info:
+        main(["certify", "--resume", str(tmp_path / "cut"), "--quiet"])
+    assert exit_info.value.code == 0
+    whole, cut = (json.loads((tmp_path / name / "results.json").read_text()) for name in ("whole", "cut"))
+    assert cut["points"] == whole["points"] and cut["resumed_points"] == [5]

@@ -7,7 +7,11 @@ number of processes), optionally attack the smoothed classifier (SmoothAdv), and
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
 import time
+from pathlib import Path
 
 import torch
 
@@ -32,15 +36,47 @@ def gather(items: list, dist) -> list:
     return [item for part in out for item in part]
 
 
+class PointFiles:
+    """One JSON file per certified point under ``folder/points`` (written atomically as each point finishes), so
+    an interrupted run keeps what it certified and ``--resume RUN`` certifies only the rest (each point's noise
+    depends on its index alone: the resumed results equal an uninterrupted run's). No folder: nothing is kept."""
+
+    def __init__(self, folder: str | Path | None):
+        self.root = Path(folder) / "points" if folder is not None else None
+        self.loaded = 0  # points read back rather than certified in this run
+
+    def load(self, index: int) -> dict | None:
+        path = self.root / f"{index}.json" if self.root is not None else None
+        if path is None or not path.is_file():
+            return None
+        self.loaded += 1
+        return json.loads(path.read_text())
+
+    def save(self, point: dict) -> None:
+        if self.root is None:
+            return
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=self.root, prefix=".point.", suffix=".part")
+        with os.fdopen(fd, "w") as f:
+            json.dump(point, f)
+        os.replace(temp, self.root / f"{point['index']}.json")
+
+
 def certify_points(smooth: Smoothed, x: torch.Tensor, y: torch.Tensor, indices: list[int], n0: int, n: int,
-                   alpha: float, track=lambda it, total: it) -> list[dict]:
-    """CERTIFY each point: one dict per point (index in the data set, label, prediction or -1, radius, correct)."""
+                   alpha: float, track=lambda it, total: it, store: PointFiles | None = None) -> list[dict]:
+    """CERTIFY each point: one dict per point (index in the data set, label, prediction or -1, radius, correct);
+    points already in ``store`` are read back, new ones written to it as they finish."""
+    store = store or PointFiles(None)
     points = []
     for i in track(range(len(indices)), len(indices)):
-        prediction, radius, count = smooth.certify(x[i], indices[i], n0, n, alpha)
-        label = int(y[i])
-        points.append({"index": int(indices[i]), "label": label, "prediction": prediction, "radius": radius,
-                       "correct": prediction == label and prediction != ABSTAIN, "count": count})
+        point = store.load(int(indices[i]))
+        if point is None:
+            prediction, radius, count = smooth.certify(x[i], indices[i], n0, n, alpha)
+            label = int(y[i])
+            point = {"index": int(indices[i]), "label": label, "prediction": prediction, "radius": radius,
+                     "correct": prediction == label and prediction != ABSTAIN, "count": count}
+            store.save(point)
+        points.append(point)
     return points
 
 
@@ -67,20 +103,23 @@ def certify_run(config, session, mean=None, std=None) -> dict:
         return session.track(iterable, total=total, description="certify")
 
     began = time.perf_counter()
-    points = certify_points(smooth, x_all[mine], y_all[mine], mine, config.n0, config.samples, config.alpha, track)
+    store = PointFiles(session.run.path if session.run is not None else None)
+    points = certify_points(smooth, x_all[mine], y_all[mine], mine, config.n0, config.samples, config.alpha, track,
+                            store)
     seconds = time.perf_counter() - began
     order = {index: k for k, index in enumerate(indices)}
     points = sorted(gather(points, session.dist), key=lambda p: order[p["index"]])
     radii = report_radii(config.samples, config.alpha, config.sigma, config.radius_step)
     accuracy = certified_accuracy(points, radii)
-    images = len(indices) * (config.n0 + config.samples)
+    images = (len(mine) - store.loaded) * (config.n0 + config.samples)  # this process's new points
     results = {"sigma": config.sigma, "n": len(points), "alpha": config.alpha, "points": points,
                "certified_accuracy": accuracy, "n0": config.n0, "samples": config.samples,
                "model": portable(config.model), "denoiser": portable(config.denoiser), "data": portable(config.data),
                "seed": config.seed,
                "abstained": sum(p["prediction"] == ABSTAIN for p in points) / max(len(points), 1),
                "max_certifiable_radius": max_radius(config.samples, config.alpha, config.sigma),
-               "processes": world, "seconds": seconds, "noisy_images_per_second": images / max(seconds, 1e-9)}
+               "processes": world, "seconds": seconds, "resumed_points": gather([store.loaded], session.dist),
+               "noisy_images_per_second": images / max(seconds, 1e-9)}
     if config.attack_n:
         from advkit.certify.attack import attack_points
 

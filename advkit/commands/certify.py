@@ -6,6 +6,9 @@ robust accuracy beside the certificate (:mod:`advkit.certify`).
     advkit certify --model default --denoiser blind-grey --sigma 0.25 --n 100        # the shipped CNN, denoised
     torchrun --nproc_per_node=2 -m advkit.cli.main certify --model ... --device cpu  # points sharded over processes
 
+Each point's result is written to RUN/points/<index>.json as it finishes; ``advkit certify --resume RUN``
+continues an interrupted run (same options) and certifies only the points not there yet.
+
 ``--model`` / ``--data`` take what ``eval robustness`` takes; ``--n`` counts points (a seeded random subset, the
 same points as ``eval robustness --n``), ``--samples`` is Cohen et al.'s n. Writes results.json (per point: index,
 label, prediction or -1, radius, correct; certified accuracy per radius), certified_accuracy.png and report.md.
@@ -61,12 +64,13 @@ class CertifyConfig(RunConfig):
 
 
 CONFIG = CertifyConfig
+RESUMABLE = True  # --resume RUN: the points certified in RUN/points are kept, the rest certified
 
 
-def run(config: CertifyConfig, session: Session | None = None, **session_options) -> dict:
+def run(config: CertifyConfig, session: Session | None = None, resume: str | None = None, **session_options) -> dict:
     from advkit.certify.runner import certify_run
     from advkit.commands.eval_robustness import _floats
 
     mean, std = _floats(config.mean, "--mean"), _floats(config.std, "--std")
-    with session_for("certify", config, session, **session_options) as session:
+    with session_for("certify", config, session, resume=resume, **session_options) as session:
         return certify_run(config, session, mean, std)
