@@ -210,6 +210,19 @@ def _resume_defaults(config_cls: type, options: dict[str, Any], resume: str, tra
     return options
 
 
+def _load_torch(quiet: bool) -> None:
+    """Import torch (seconds on a cold start) under a spinner, so no command starts with a silent screen."""
+    import sys
+    from contextlib import nullcontext
+
+    if "torch" in sys.modules:
+        return
+    from advkit.runtime.progress import console
+
+    with console.status("starting (loading torch)") if console.is_terminal and not quiet else nullcontext():
+        import torch  # noqa: F401
+
+
 def library_command(name: str, help_text: str, show: Callable[[dict], None] | None = None) -> click.Command:
     """The click command for library command ``name`` (see :mod:`advkit.commands`)."""
     from advkit.commands import command_module
@@ -232,6 +245,7 @@ def library_command(name: str, help_text: str, show: Callable[[dict], None] | No
         if resume:
             options = _resume_defaults(config_cls, options, resume, trainer)
         config = config_from(config_cls, options)
+        _load_torch(quiet)
         with open_session(name.replace(" ", "-"), config, out=out, quiet=quiet, resume=resume, overwrite=overwrite,
                           run_dir=module.RUN_DIR) as session:
             results = module.run(config, session, resume=resume) if resumable else module.run(config, session)

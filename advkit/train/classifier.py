@@ -143,7 +143,8 @@ class ClassifierTrainer(Trainer):
         c = self.config
         if quick is None:
             quick = c.quick
-        test = load_dataset(c.dataset, "test").subset(c.report_size).to(self.device)
+        with self.session.status(f"{label}: loading the test set"):
+            test = load_dataset(c.dataset, "test").subset(c.report_size).to(self.device)
         track = self.session.track  # these attacks take a minute or more: a bar per attack, moving per batch
         (row,) = robustness(self.final_model, test.images, test.labels, [c.eps], pgd_steps=c.report_pgd_steps,
                             seed=self.seed, progress=lambda batches, what: track(batches, None, f"{label} {what}"))
