@@ -105,9 +105,14 @@ def inductor():
     if shutil.which("cc") is None and shutil.which("gcc") is None:
         pytest.skip("torch.compile's CPU backend (inductor) needs a C compiler; none on PATH")
     try:
-        import torch._inductor  # noqa: F401
+        from torch._inductor.utils import fresh_inductor_cache
     except Exception as e:  # noqa: BLE001 - any failure means "inductor unusable here"
         pytest.skip(f"torch.compile's inductor backend does not import here: {type(e).__name__}: {str(e)[:100]}")
+    # A private, empty kernel cache for the test: inductor's default one (/tmp/torchinductor_$USER) is shared by
+    # every process on the machine, and a kernel there that a concurrent compile half-wrote aborts the interpreter
+    # ("Fatal Python error: Aborted" inside a cached kernel, seen with five test runs sharing one machine).
+    with fresh_inductor_cache():
+        yield
 
 
 def test_compile_option_compiles_in_place_and_trains_a_step(tmp_path, inductor):
