@@ -15,10 +15,6 @@ from advkit.attacks import FGSM, PGD, Normalized
 from advkit.errors import AdvkitError
 from advkit.models.classifiers import build_classifier
 
-# Float results compared with a reference or a closed form (tolerances justified where asserted); CI also runs
-# them under ATEN_CPU_CAPABILITY=default (.ci/run).
-pytestmark = pytest.mark.numerics
-
 
 class Logistic(nn.Module):
     """Binary logistic regression as a 2-logit model: logits [0, w.x + b], so P(y=1) = sigma(w.x + b)."""
@@ -46,6 +42,7 @@ def _net(arch: str = "mlp", seed: int = 0) -> nn.Module:
     return build_classifier(arch)
 
 
+@pytest.mark.numerics  # float results against a reference or closed form (CI reruns under ATEN_CPU_CAPABILITY=default)
 def test_fgsm_closed_form_logistic_regression():
     torch.manual_seed(1)
     d = 20
@@ -82,6 +79,7 @@ def test_outputs_valid_and_within_eps(eps, seed, clip):
             assert x_adv.min() >= 0 and x_adv.max() <= 1
 
 
+@pytest.mark.numerics  # float results against a reference or closed form (CI reruns under ATEN_CPU_CAPABILITY=default)
 def test_no_clip_follows_the_paper():
     net = _net("softmax")
     x, y = torch.zeros(4, 1, 28, 28), torch.arange(4)
@@ -109,6 +107,7 @@ def test_attack_runs_in_eval_mode(mnist_batch):
     assert torch.equal(FGSM(net, 0.1)(x, y), FGSM(net, 0.1)(x, y))
 
 
+@pytest.mark.numerics  # float results against a reference or closed form (CI reruns under ATEN_CPU_CAPABILITY=default)
 def test_fgsm_equals_torchattacks(mnist_batch):
     torchattacks = pytest.importorskip("torchattacks")
     x, y = mnist_batch
@@ -122,6 +121,7 @@ def test_fgsm_equals_torchattacks(mnist_batch):
         assert (ours - ref).abs().max().item() <= 1e-6, arch
 
 
+@pytest.mark.numerics  # float results against a reference or closed form (CI reruns under ATEN_CPU_CAPABILITY=default)
 @pytest.mark.parametrize("random_start", [False, True])
 def test_pgd_equals_torchattacks_same_start(mnist_batch, random_start):
     torchattacks = pytest.importorskip("torchattacks")
@@ -148,6 +148,7 @@ def test_targeted_fgsm_lowers_target_loss(mnist_batch):
     assert (after < before).float().mean() > 0.9
 
 
+@pytest.mark.numerics  # float results against a reference or closed form (CI reruns under ATEN_CPU_CAPABILITY=default)
 def test_results_independent_of_batch_size(mnist_batch):
     x, y = mnist_batch
     net = _net("maxout")
@@ -190,6 +191,7 @@ def test_restarts_keep_the_best_iterate_per_sample(mnist_batch):
     assert bool((loss_many[both_failed] >= loss_one[both_failed] - 1e-6).all())
 
 
+@pytest.mark.numerics  # float results against a reference or closed form (CI reruns under ATEN_CPU_CAPABILITY=default)
 def test_normalization_in_one_place():
     torch.manual_seed(0)
     inner = nn.Sequential(nn.Flatten(), nn.Linear(3 * 4 * 4, 5))

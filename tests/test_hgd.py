@@ -114,7 +114,10 @@ def test_train_command_checkpoint_round_trips_into_eval_defense(tmp_path):
     assert result.exit_code == 0, result.output
     results = json.loads((out / "results.json").read_text())
     best = out / "checkpoints" / "best.pt"
-    assert results["checkpoint"] == str(best) and results["best_step"] in (2, 4) and results["guide"] == "features"
+    from advkit.data.paths import portable_path  # results.json records paths of no one machine
+
+    assert results["checkpoint"] == portable_path(best) and results["best_step"] in (2, 4)
+    assert results["guide"] == "features"
     assert set(results["defense"]["accuracy"]) == {"clean", "oblivious", "white-box", "bpda", "worst_case"}
     # Rebuilt from the checkpoint alone, the purifier is the trained network at its best step.
     from advkit.runtime.checkpoint import load_checkpoint

@@ -11,11 +11,8 @@ from hypothesis import strategies as st
 
 from advkit.adversarial.linear import logistic_demo, target_success, templates, train_softmax_regression
 
-# Float results compared with a reference or a closed form (tolerances justified where asserted); CI also runs
-# them under ATEN_CPU_CAPABILITY=default (.ci/run).
-pytestmark = pytest.mark.numerics
 
-
+@pytest.mark.numerics  # float results against a reference or closed form (CI reruns under ATEN_CPU_CAPABILITY=default)
 def test_logistic_demo_numbers():
     demo = logistic_demo()
     # integer arithmetic in float64 and the paper's 4-digit probabilities (0.0474, 0.8808): 1e-4 is the printed
@@ -27,6 +24,7 @@ def test_logistic_demo_numbers():
     assert demo["score_shift"] == pytest.approx(0.5 * 10, abs=1e-4)
 
 
+@pytest.mark.numerics  # float results against a reference or closed form (CI reruns under ATEN_CPU_CAPABILITY=default)
 @settings(max_examples=25, deadline=None)
 @given(n=st.integers(1, 50), eps=st.floats(0, 2), seed=st.integers(0, 2**16))
 def test_score_moves_by_eps_times_l1_norm(n, eps, seed):

@@ -77,8 +77,15 @@ def test_recipes_ship_complete_metadata():
         assert "command" not in r.meta["smoke"] and "recipe" not in r.meta["smoke"], r.name
 
 
-@pytest.mark.numerics  # golden figures (tests/golden/README.md)
-@pytest.mark.parametrize("recipe", RECIPES, ids=[r.name for r in RECIPES])
+# The smokes whose golden figures moved at all across instruction sets (tests/golden/README.md) run again in CI's
+# numerics pass; the others record only exact counts and error rates (identical on every CPU measured).
+CPU_SENSITIVE = {"advtrain-maxout", "cgan-mnist", "dcgan-mnist", "denoise-fast", "denoise-shipped", "denoiser-mnist",
+                 "gan-mnist-source", "hgd-mnist", "sngan-mnist", "stacked-mnist", "stacked-mnist-dcgan", "toy1d",
+                 "wgan-gp-mnist", "wgan-mnist"}
+
+
+@pytest.mark.parametrize("recipe", [pytest.param(r, marks=[pytest.mark.numerics] if r.name in CPU_SENSITIVE else [])
+                                    for r in RECIPES], ids=[r.name for r in RECIPES])
 def test_recipe_smoke_run(recipe: Recipe, tmp_path, monkeypatch, denoise_sets):
     reason = _missing_data(recipe)
     if reason:

@@ -15,10 +15,6 @@ from advkit.models.classifiers import build_classifier
 from advkit.train.classifier import ClassifierTrainer
 from advkit.train.classifier_config import ClassifierConfig
 
-# Float results compared with a reference or a closed form (tolerances justified where asserted); CI also runs
-# them under ATEN_CPU_CAPABILITY=default (.ci/run).
-pytestmark = pytest.mark.numerics
-
 SMALL = dict(train_size=400, arch="mlp", units=64, steps=100, batch_size=50, sample_every=100, checkpoint_every=100,
              eval_size=100, log_every=50, report_size=100)
 
@@ -46,6 +42,7 @@ def _pgd_error(net, data, eps=0.1) -> float:
     return (predict(net, x_adv)[0] != data.labels).float().mean().item()
 
 
+@pytest.mark.numerics  # float results against a reference or closed form (CI reruns under ATEN_CPU_CAPABILITY=default)
 def test_method_and_fast_alias():
     assert ClassifierConfig(fast=True).method == "fgsm-rs"
     assert ClassifierConfig(method="fgsm-rs").fast is True
@@ -70,6 +67,7 @@ def test_madry_cnn_shape_and_size():
     assert sum(p.numel() for p in net.parameters()) == 832 + 51264 + 3212288 + 10250
 
 
+@pytest.mark.numerics  # float results against a reference or closed form (CI reruns under ATEN_CPU_CAPABILITY=default)
 def test_pgd_objective_trains_on_pgd_examples(test_digits):
     torch.manual_seed(0)
     net = build_classifier("softmax")
@@ -84,6 +82,7 @@ def test_pgd_objective_trains_on_pgd_examples(test_digits):
         adversarial_objective(net, x, y, 0.0, 0.1, method="trades")
 
 
+@pytest.mark.numerics  # float results against a reference or closed form (CI reruns under ATEN_CPU_CAPABILITY=default)
 def test_trades_objective_and_example(test_digits):
     torch.manual_seed(0)
     net = build_classifier("softmax")
