@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import importlib
-
 import click
 import pytest
 
 from advkit import __version__
-from advkit.cli.main import COMMANDS
+from advkit.cli.main import cli as _cli
+from advkit.commands import top_level
+
+COMMANDS = top_level()
 
 
 def _all_command_paths():
     paths = []
-    for name, (module, _) in COMMANDS.items():
-        cmd = importlib.import_module(module).command
+    for name in COMMANDS:
+        cmd = _cli.get_command(click.Context(_cli), name)
         paths.append([name])
         if isinstance(cmd, click.Group):
             paths += [[name, sub] for sub in cmd.list_commands(click.Context(cmd))]
@@ -113,10 +114,11 @@ def test_help_of_every_command_never_imports_torch():
 
     script = """
 import sys
-from advkit.cli.main import COMMANDS, cli
+from advkit.cli.main import cli
+from advkit.commands import top_level
 import click
 ctx = click.Context(cli)
-for name in COMMANDS:
+for name in top_level():
     group = cli.get_command(ctx, name)
     subs = group.list_commands(ctx) if isinstance(group, click.Group) else [None]
     for sub in subs:

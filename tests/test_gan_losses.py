@@ -10,7 +10,10 @@ import torch
 from torch import nn
 
 from advkit.errors import AdvkitError
-from advkit.gan.losses import LOSSES, clip_weights, d_loss, g_loss, gradient_penalty
+from advkit.gan.loss_catalog import loss_names
+from advkit.gan.losses import clip_weights, d_loss, g_loss, gradient_penalty
+
+LOSSES = loss_names()
 from advkit.models.registry import build_model
 
 # Float results compared with a reference or a closed form (tolerances justified where asserted); CI also runs

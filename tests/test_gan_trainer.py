@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from advkit.runtime.session import open_session
 from advkit.errors import AdvkitError, TrainingInterrupted
-from advkit.gan.losses import LOSSES
+from advkit.gan.loss_catalog import loss_names
 from advkit.train.gan import GANTrainer
 from advkit.train.gan_config import ARCHS, GANConfig
 
@@ -67,7 +67,7 @@ def test_wgan_defaults_five_critic_steps_rmsprop_and_clipping(tmp_path):
 
 
 @pytest.mark.parametrize("arch", ARCHS)
-@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("loss", loss_names())
 def test_two_step_smoke_run_of_every_loss_and_arch(tmp_path, arch, loss):
     extra = {"spectral_norm": True} if loss == "hinge" else {}
     if arch == "dcgan" and loss == "ns":

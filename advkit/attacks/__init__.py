@@ -10,8 +10,9 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from advkit.runtime.lazy import lazy_names
 
 if TYPE_CHECKING:  # the names below, for type checkers and the layout test's import graph
     from advkit.attacks.apgd import APGD, APGDT
@@ -29,15 +30,4 @@ _WHERE = {"APGD": "apgd", "APGDT": "apgd", "AutoAttack": "autoattack", "IMAGENET
           "Attack": "base", "Normalized": "base", "eval_mode": "base", "predict": "base", "CW": "cw",
           "DeepFool": "deepfool", "FAB": "fab", "FGSM": "fgsm", "PGD": "pgd", "PGDL2": "pgd_l2", "Square": "square"}
 __all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module 'advkit.attacks' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"advkit.attacks.{_WHERE[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_names(__name__, _WHERE)

@@ -59,7 +59,8 @@ def _click_type(spec: dataclasses.Field, hint: Any) -> tuple[Any, bool]:
     if spec.metadata.get("parsed"):  # typed in the config, typed as text here (advkit.values parses it)
         return str, False
     if spec.metadata.get("choices"):
-        return click.Choice(list(spec.metadata["choices"]), case_sensitive=False), False
+        choices = spec.metadata["choices"]  # a callable: a catalog's names, read when the command is built
+        return click.Choice(list(choices() if callable(choices) else choices), case_sensitive=False), False
     if spec.metadata.get("exists") or spec.metadata.get("folder"):
         return click.Path(exists=True, file_okay=not spec.metadata.get("folder")), False
     origin = typing.get_origin(hint)

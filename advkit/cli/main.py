@@ -1,50 +1,46 @@
 """``advkit``: one command line for adversarial examples, GANs and denoising GANs.
 
-Each command group lives in its own module (``advkit/cli/<name>.py`` exposing ``command``) and is imported
-only when used, so ``advkit --help`` stays fast and one group's dependencies never slow another.
+The commands and groups are THE list in :mod:`advkit.commands` (``COMMANDS``, ``GROUPS``); each click command is
+built from its library module only when used, so ``advkit --help`` stays fast and one command's dependencies never
+slow another. ``recipe`` and ``data`` are click groups of their own (``advkit/cli/recipe.py``, ``data.py``).
 """
 
 from __future__ import annotations
 
-import importlib
 import sys
 
 import click
 
+from advkit.cli.common import AdvkitGroup, LibraryGroup, library_command
+from advkit.commands import COMMANDS, GROUPS, group_commands, top_level
 from advkit.version import __version__
-from advkit.cli.common import AdvkitGroup
-
-COMMANDS = {
-    "fgsm": ("advkit.cli.fgsm", "FGSM adversarial examples: the panda figure, or error vs eps on a dataset."),
-    "linear": ("advkit.cli.linear", "The linearity demo: logistic regression, and breaking a linear MNIST classifier."),
-    "advtrain": ("advkit.cli.advtrain", "Adversarial training: the paper's objective, FGSM-RS, PGD-AT, TRADES."),
-    "gan": ("advkit.cli.gan", "Train GANs (GAN, DCGAN, WGAN, WGAN-GP, SN, CGAN), sample, interpolate, toy1d."),
-    "denoise": ("advkit.cli.denoise", "Denoising GAN: train, evaluate against classical denoisers, apply, export."),
-    "eval": ("advkit.cli.eval", "Evaluate: GANs (FID, KID, precision/recall, IS, modes), robustness to attacks, "
-                                "defences."),
-    "defense": ("advkit.cli.defense", "Train defences to evaluate with `eval defense`: the high-level guided denoiser "
-                                      "(HGD)."),
-    "certify": ("advkit.cli.certify", "Certified L2 robustness by randomized smoothing (Cohen et al. 2019), denoised "
-                                      "smoothing of any classifier, and the SmoothAdv attack beside it."),
-    "recipe": ("advkit.cli.recipe", "Reproduce published results: list and run recipes, write reports."),
-    "data": ("advkit.cli.data", "List, verify and fetch datasets."),
-}
 
 
 class LazyGroup(AdvkitGroup):
+    """The top level, from THE command list (:data:`advkit.commands.COMMANDS`): each command or group is built
+    only when used, so ``advkit --help`` stays fast and one group's dependencies never slow another."""
+
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return list(COMMANDS)
+        return list(top_level())
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name not in COMMANDS:
-            return None
-        module = importlib.import_module(COMMANDS[name][0])
-        return module.command
+        if name == "recipe":  # the two groups that are not library commands
+            from advkit.cli.recipe import command
+            return command
+        if name == "data":
+            from advkit.cli.data import command
+            return command
+        if name in COMMANDS:
+            return library_command(name, COMMANDS[name].help)
+        if name in GROUPS:
+            subcommands = {sub: (f"{name} {sub}", c.help) for sub, c in group_commands(name).items()}
+            return LibraryGroup(name, subcommands, help=GROUPS[name])
+        return None
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # Short help without importing every module (torch imports are slow).
         with formatter.section("Commands"):
-            formatter.write_dl([(name, help_text) for name, (_, help_text) in COMMANDS.items()])
+            formatter.write_dl(list(top_level().items()))
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})

@@ -51,26 +51,18 @@ def run(config: HGDConfig, session: Session | None = None, resume: str | None = 
 
 
 def evaluate(config: HGDConfig, checkpoint: str, session: Session) -> dict:
-    """``advkit eval defense`` on the purifier rebuilt from ``checkpoint`` (the same points and attacks as
-    ``--n report_n --seed seed --pgd-steps report_pgd_steps --aa-iter ... --aa-queries ...``)."""
-    from advkit.defenses.evaluate import evaluate_defense
-    from advkit.defenses.report import markdown_report, plot_accuracy
-    from advkit.defenses.specs import load_purifier
-    from advkit.models.loader import load_model
-    from advkit.robustness.specs import load_data
-
-    classifier = load_model(config.classifier, session.device)
-    purifier = load_purifier(f"hgd:{checkpoint}", session.device)
-    x, y = load_data(config.dataset, config.report_n, config.seed)
+    """``advkit eval defense`` itself (:func:`advkit.commands.eval_defense.evaluate`) on the purifier rebuilt from
+    ``checkpoint``: ``--n report_n --seed seed --eps report_eps --pgd-steps report_pgd_steps --aa-iter ...
+    --aa-queries ...``, into defense_accuracy.png and defense.md."""
+    from advkit.commands.eval_defense import DefenseConfig
+    from advkit.commands.eval_defense import evaluate as evaluate_defense
 
     start = time.perf_counter()
-    results = evaluate_defense(classifier, purifier, x, y, config.report_eps, config.report_pgd_steps,
-                               aa_iter=config.report_aa_iter, aa_queries=config.report_aa_queries, seed=config.seed,
-                               autoattack=config.report_autoattack, track=session.track)
+    defense = DefenseConfig(classifier=config.classifier, purifier=f"hgd:{checkpoint}", data=config.dataset,
+                            eps=config.report_eps, n=config.report_n, pgd_steps=config.report_pgd_steps,
+                            autoattack=config.report_autoattack, aa_iter=config.report_aa_iter,
+                            aa_queries=config.report_aa_queries, seed=config.seed, device=config.device)
     title = f"HGD ({config.guide}) before {config.classifier} on {config.dataset}, eps {config.report_eps:g}"
-    png = plot_accuracy(results, session.run.path / "defense_accuracy.png", title)
-    (session.run.path / "defense.md").write_text(markdown_report(results, title, png.name))
-    session.echo("accuracy: " + ", ".join(f"{k} {v:.1%}" for k, v in results["accuracy"].items()))
-    session.echo(f"conclusion: {results['conclusion']}")
+    results = evaluate_defense(defense, session, title, report="defense.md")
     keep = ("accuracy", "seconds", "attacks", "eps", "n", "differentiable", "randomized", "undefended", "conclusion")
-    return {**{k: results[k] for k in keep}, "total_s": time.perf_counter() - start, "figure": str(png)}
+    return {**{k: results[k] for k in keep}, "total_s": time.perf_counter() - start, "figure": results["figure"]}

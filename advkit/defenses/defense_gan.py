@@ -31,6 +31,18 @@ from advkit.errors import AdvkitError
 class DefenseGAN(nn.Module):
     differentiable, randomized = False, True
 
+    @classmethod
+    def load(cls, path: str, device: torch.device | str = "cpu", seed: int = 0, gan_restarts: int = 4,
+             gan_steps: int = 100, gan_lr: float = 0.01) -> "DefenseGAN":
+        """Defense-GAN on the generator of a ``gan train`` checkpoint; restarts drawn from a generator seeded ``seed``."""
+        from advkit.gan.sampling import generates_images, load_generator
+
+        G, _ = load_generator(path, torch.device(device))
+        if not generates_images(G):
+            raise AdvkitError(f"--purifier defense-gan:{path}: the generator makes points, not images; pass an image "
+                              "GAN checkpoint")
+        return cls(G, gan_restarts, gan_steps, gan_lr, torch.Generator().manual_seed(seed))
+
     def __init__(self, G: nn.Module, restarts: int = 4, steps: int = 100, lr: float = 0.01,
                  generator: torch.Generator | None = None):
         super().__init__()

@@ -54,10 +54,10 @@ def markdown_report(results: dict, title: str = "", figure: str | None = None) -
     return "\n".join(lines)
 
 
-def write_report(results: dict, directory: str | Path, title: str = "") -> tuple[Path, Path]:
-    """``defense_accuracy.png`` and ``report.md`` in ``directory``; returns their paths."""
+def write_report(results: dict, directory: str | Path, title: str = "", name: str = "report.md") -> tuple[Path, Path]:
+    """``defense_accuracy.png`` and ``name`` (the markdown report) in ``directory``; returns their paths."""
     directory = Path(directory)
     png = plot_accuracy(results, directory / "defense_accuracy.png", title)
-    md = directory / "report.md"
+    md = directory / name
     md.write_text(markdown_report(results, title, png.name))
     return png, md

@@ -1,11 +1,14 @@
-"""Purifiers by name, one string each (what ``advkit eval defense --purifier`` takes):
+"""Purifiers by name, one string each (what ``advkit eval defense --purifier`` takes); the kinds are the rows of
+:mod:`advkit.defenses.catalog`:
 
     identity | bit-depth:BITS | jpeg:QUALITY | median:KERNEL | tv:WEIGHT | denoiser:fast|quality|CKPT |
-    hgd:CKPT | defense-gan:CKPT
+    hgd:CKPT | defense-gan:CKPT | torchscript:PATH | module:package.module:callable
 
     >>> purifier = load_purifier("jpeg:75")
     >>> purifier = load_purifier("hgd:runs/defense-train-hgd-.../checkpoints/best.pt")   # advkit defense train-hgd
     >>> purifier = load_purifier("defense-gan:runs/gan-train-.../checkpoints/final.pt", seed=0, gan_steps=50)
+    >>> purifier = load_purifier("mypkg.purifiers:build")          # your own nn.Module (white-box unless it says
+    ...                                                            # differentiable = False: then BPDA)
 """
 
 from __future__ import annotations
@@ -13,56 +16,35 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from advkit.defenses.catalog import split_spec
 from advkit.errors import AdvkitError
 
-KINDS = ("identity", "bit-depth", "jpeg", "median", "tv", "denoiser", "hgd", "defense-gan")
-FORMS = "identity, bit-depth:4, jpeg:75, median:3, tv:0.1, denoiser:fast, hgd:CKPT, defense-gan:CKPT"
 
+class Declared(nn.Module):
+    """A user's purifier with the catalog's declaration: ``differentiable`` (white-box PGD through it, or BPDA)."""
 
-def _number(kind: str, text: str, cast):
-    try:
-        return cast(text)
-    except ValueError:
-        raise AdvkitError(f"--purifier {kind}:{text}: {text!r} is not a{'n integer' if cast is int else ' number'} "
-                          f"(forms: {FORMS})") from None
+    randomized = False
+
+    def __init__(self, purifier: nn.Module, differentiable: bool):
+        super().__init__()
+        self.purifier, self.differentiable = purifier, differentiable
+        self.randomized = bool(getattr(purifier, "randomized", False))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.purifier(x)
 
 
 def load_purifier(spec: str, device: torch.device | str = "cpu", seed: int = 0, gan_restarts: int = 4,
                   gan_steps: int = 100, gan_lr: float = 0.01) -> nn.Module:
     """The purifier a spec names, on ``device``; Defense-GAN draws its restarts from a generator seeded ``seed``."""
-    from advkit.defenses.bit_depth import BitDepth
-    from advkit.defenses.defended import Identity
-    from advkit.defenses.jpeg import JPEG
-    from advkit.defenses.median import MedianFilter
-    from advkit.defenses.tv import TVMinimisation
-
-    kind, _, arg = spec.partition(":")
-    if kind not in KINDS:
-        raise AdvkitError(f"--purifier {spec!r}: unknown purifier {kind!r}; forms: {FORMS}")
-    if kind == "identity":
-        return Identity()
-    if not arg:
-        raise AdvkitError(f"--purifier {kind} needs a value after a colon (forms: {FORMS})")
-    if kind == "bit-depth":
-        return BitDepth(_number(kind, arg, int))
-    if kind == "jpeg":
-        return JPEG(_number(kind, arg, int))
-    if kind == "median":
-        return MedianFilter(_number(kind, arg, int))
-    if kind == "tv":
-        return TVMinimisation(_number(kind, arg, float))
-    if kind == "denoiser":
-        from advkit.defenses.denoiser import Denoiser
-
-        return Denoiser.load(arg, device)
-    if kind == "hgd":
-        from advkit.defenses.hgd import HGD
-
-        return HGD.load(arg, device)
-    from advkit.defenses.defense_gan import DefenseGAN
-    from advkit.gan.sampling import generates_images, load_generator
-
-    G, _ = load_generator(arg, torch.device(device))
-    if not generates_images(G):
-        raise AdvkitError(f"--purifier {spec}: the generator makes points, not images; pass an image GAN checkpoint")
-    return DefenseGAN(G, gan_restarts, gan_steps, gan_lr, torch.Generator().manual_seed(seed))
+    entry, arg = split_spec(spec)
+    settings = {"device": device, "seed": seed, "gan_restarts": gan_restarts, "gan_steps": gan_steps, "gan_lr": gan_lr}
+    purifier = entry.builder()(*entry.read_arg(arg), **{k: settings[k] for k in entry.takes})
+    if not isinstance(purifier, nn.Module):
+        raise AdvkitError(f"--purifier {spec!r} gave a {type(purifier).__name__}, not a torch.nn.Module")
+    declared = entry.differentiable
+    if declared is None and entry.name == "module":  # a user's module: autograd's unless it says otherwise
+        declared = bool(getattr(purifier, "differentiable", True))
+    if declared is not None and getattr(purifier, "differentiable", None) != declared:
+        purifier = Declared(purifier, declared)
+    return purifier.to(device)

@@ -1,4 +1,5 @@
-"""GAN objectives on discriminator logits, one pair (D loss, G loss) per ``--loss``, each minimized.
+"""GAN objectives on discriminator logits, one pair (D loss, G loss) per ``--loss``, each minimized; which pair a
+name means is its row in :mod:`advkit.gan.loss_catalog`.
 
 Notation: ``r = D(x)`` logits on real data, ``f = D(G(z))`` logits on generated data, sigma the logistic
 function, so D's probability "real" is sigma(logit) and log sigma(t) = -softplus(-t), log(1 - sigma(t)) = -softplus(t).
@@ -25,38 +26,51 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from advkit.errors import AdvkitError
-from advkit.gan.options import LOSSES, WASSERSTEIN
+from advkit.gan.loss_catalog import gan_loss
 from advkit.runtime.device import to_device
 
 
-def _check(loss: str) -> None:
-    if loss not in LOSSES:
-        raise AdvkitError(f"--loss must be one of {', '.join(LOSSES)}; got {loss!r}")
-
-
 def d_loss(loss: str, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-    """The discriminator's (critic's) loss; the gradient penalty of wgan-gp is added by the caller."""
-    _check(loss)
+    """The discriminator's (critic's) loss of catalog row ``loss``; wgan-gp's gradient penalty is added by the caller."""
+    d_term, _ = gan_loss(loss).terms()
     # Losses are computed in float32 even under bf16 autocast: softplus of large logits needs the range.
-    r, f = real_logits.float(), fake_logits.float()
-    if loss in ("minimax", "ns"):
-        # -log sigma(r) = softplus(-r);  -log(1 - sigma(f)) = softplus(f): stable for any logit.
-        return F.softplus(-r).mean() + F.softplus(f).mean()
-    if loss in WASSERSTEIN:
-        return f.mean() - r.mean()
-    return F.relu(1 - r).mean() + F.relu(1 + f).mean()
+    return d_term(real_logits.float(), fake_logits.float())
 
 
 def g_loss(loss: str, fake_logits: torch.Tensor) -> torch.Tensor:
-    """The generator's loss on D's logits for generated samples."""
-    _check(loss)
-    f = fake_logits.float()
-    if loss == "minimax":
-        # log(1 - sigma(f)) = -softplus(f): saturates (gradient -> 0) exactly when D confidently rejects G(z).
-        return -F.softplus(f).mean()
-    if loss == "ns":
-        return F.softplus(-f).mean()
+    """The generator's loss of catalog row ``loss`` on D's logits for generated samples."""
+    _, g_term = gan_loss(loss).terms()
+    return g_term(fake_logits.float())
+
+
+# ------------------------------------------------------------------ the terms (rows of advkit.gan.loss_catalog)
+def logistic_d(r: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
+    """minimax / ns: -E[log sigma(r)] - E[log(1 - sigma(f))] = E[softplus(-r)] + E[softplus(f)], stable for any logit."""
+    return F.softplus(-r).mean() + F.softplus(f).mean()
+
+
+def minimax_g(f: torch.Tensor) -> torch.Tensor:
+    """E[log(1 - sigma(f))] = -E[softplus(f)]: saturates (gradient -> 0) exactly when D confidently rejects G(z)."""
+    return -F.softplus(f).mean()
+
+
+def ns_g(f: torch.Tensor) -> torch.Tensor:
+    """-E[log sigma(f)] = E[softplus(-f)]."""
+    return F.softplus(-f).mean()
+
+
+def wasserstein_d(r: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
+    """E[f] - E[r]: minus the critic's Wasserstein estimate."""
+    return f.mean() - r.mean()
+
+
+def hinge_d(r: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
+    """E[max(0, 1 - r)] + E[max(0, 1 + f)]."""
+    return F.relu(1 - r).mean() + F.relu(1 + f).mean()
+
+
+def critic_g(f: torch.Tensor) -> torch.Tensor:
+    """-E[f] (wgan, wgan-gp, hinge)."""
     return -f.mean()
 
 
@@ -85,4 +99,4 @@ def clip_weights(module: nn.Module, c: float) -> None:
 
 def d_probability(loss: str, logits: torch.Tensor) -> torch.Tensor:
     """What to log as "D(x)": the probability sigma(logit) for probabilistic losses, the raw critic score otherwise."""
-    return logits.float() if loss in WASSERSTEIN or loss == "hinge" else torch.sigmoid(logits.float())
+    return torch.sigmoid(logits.float()) if gan_loss(loss).probability else logits.float()

@@ -1,5 +1,5 @@
-"""The GAN variants a config may name, readable without importing torch (fast ``--help``): the objectives
-(:mod:`advkit.gan.losses`) and the DiffAugment policies (:mod:`advkit.gan.diffaugment`).
+"""The GAN variants a config may name, readable without importing torch (fast ``--help``): the DiffAugment policies
+(:mod:`advkit.gan.diffaugment`); the objectives are the rows of :mod:`advkit.gan.loss_catalog`.
 
     >>> parse_policy("translation, cutout")
     ('translation', 'cutout')
@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from advkit.errors import AdvkitError
 
-LOSSES = ("minimax", "ns", "wgan", "wgan-gp", "hinge")
-WASSERSTEIN = ("wgan", "wgan-gp")  # critics: raw scores, not probabilities
 POLICIES = ("color", "translation", "cutout")
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from advkit.adversarial.methods import METHODS, NOISE_METHODS
+from advkit.train.adversarial_methods import METHODS, NOISE_METHODS
 from advkit.errors import AdvkitError
 from advkit.models.names import CLASSIFIER_ARCHS as ARCHS
 from advkit.train.config import TrainerConfig
+from advkit.values import parse_one_eps
 
 
 @dataclass
@@ -21,7 +22,8 @@ class ClassifierConfig(TrainerConfig):
     dataset: str = field(default="mnist", metadata={"help": "Training set (train split; the test split is only evaluated).",
                                                     "choices": ("mnist", "fashion-mnist")})
     alpha: float = field(default=0.5, metadata={"help": "Weight of the clean loss in J~ (1 = plain training)."})
-    eps: float = field(default=0.25, metadata={"help": "FGSM budget (L-inf, pixels in [0, 1]) used for training."})
+    eps: float = field(default=0.25, metadata={"help": "FGSM budget (L-inf, pixels in [0, 1]; 0.25 or 8/255) used for "
+                                                       "training.", "parsed": True})
     fast: bool = field(default=False, metadata={"help": "Fast adversarial training: FGSM from a random start (Wong et al. 2020); same as --method fgsm-rs."})
     method: str = field(default="fgsm", metadata={"help": "Adversarial examples to train on: fgsm, fgsm-rs (fast), pgd (Madry et al. 2018) or trades (Zhang et al. 2019); "
                                                           "or Gaussian noise for randomized smoothing: gaussian (Cohen et al. 2019) or consistency (Jeong & Shin 2020).",
@@ -56,8 +58,7 @@ class ClassifierConfig(TrainerConfig):
         super().__post_init__()
         if not (0 <= self.alpha <= 1):
             raise AdvkitError(f"--alpha must be in [0, 1] (weight of the clean loss); got {self.alpha}")
-        if not (0 <= self.eps <= 1):
-            raise AdvkitError(f"--eps must be in [0, 1] (inputs are images in [0, 1]); got {self.eps}")
+        self.eps = parse_one_eps(self.eps)
         if self.fast and self.method not in ("fgsm", "fgsm-rs"):
             raise AdvkitError(f"--fast means --method fgsm-rs; it contradicts --method {self.method}: drop one")
         if self.fast:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from advkit.denoise.options import ARCHS, MODES, NORMS
 from advkit.errors import AdvkitError
-from advkit.gan.options import LOSSES
+from advkit.gan.loss_catalog import gan_loss, loss_names
 from advkit.train.config import TrainerConfig
 from advkit.values import parse_noise_level
 
@@ -55,7 +55,7 @@ class DenoiseConfig(TrainerConfig):
     content_weight: float = field(default=1.0, metadata={"help": "Weight of the content loss (0 = the source's "
                                                                  "pure adversarial training)."})
     adv_weight: float = field(default=1e-3, metadata={"help": "Weight of G's adversarial loss (0 = content only, no D)."})
-    loss: str = field(default="ns", metadata={"help": "GAN objective (advkit/gan/losses.py).", "choices": LOSSES})
+    loss: str = field(default="ns", metadata={"help": "GAN objective (advkit/gan/losses.py).", "choices": loss_names})
     d_width: int = field(default=64, metadata={"help": "D's first-layer channels."})
     d_layers: int = field(default=3, metadata={"help": "D's stride-2 conv layers."})
     d_conditional: bool = field(default=True, metadata={"help": "D also sees the noisy input (judges the pair)."})
@@ -95,8 +95,7 @@ class DenoiseConfig(TrainerConfig):
             raise AdvkitError("--val-split N (>= 0) holds out training images for validation; pass it or --val, not both")
         if self.arch not in ARCHS:
             raise AdvkitError(f"--arch must be one of {', '.join(ARCHS)}; got {self.arch!r}")
-        if self.loss not in LOSSES:
-            raise AdvkitError(f"--loss must be one of {', '.join(LOSSES)}; got {self.loss!r}")
+        gan_loss(self.loss)  # a catalog row, or the one-line error listing them
         for name in ("content_weight", "adv_weight", "lr", "d_lr"):
             value = getattr(self, name)
             if value is not None and (value != value or value < 0):

@@ -37,7 +37,8 @@ from advkit.gan.ema import ema_decay, ema_pairs, ema_update, recalibrate_batch_n
 from advkit.gan.evaluation import TrainingEvaluation
 from advkit.gan.losses import clip_weights, d_loss, d_probability, g_loss, gradient_penalty
 from advkit.gan.models import has_batch_norm
-from advkit.gan.options import WASSERSTEIN, parse_policy
+from advkit.gan.loss_catalog import gan_loss
+from advkit.gan.options import parse_policy
 from advkit.gan.sampling import generate
 from advkit.models.registry import build_model
 from advkit.runtime.amp import channels_last, training_bf16
@@ -48,7 +49,7 @@ from advkit.train.gan_config import GANConfig, learning_rate
 
 def optimizer_for(config: GANConfig, params, fused: bool = False, lr: float | None = None) -> torch.optim.Optimizer:
     """``fused=True`` (CUDA): the whole Adam update in one kernel instead of several multi-tensor ones."""
-    if config.loss == "wgan":
+    if gan_loss(config.loss).clip:
         # Arjovsky et al.: momentum-based optimizers destabilize the clipped critic; they use RMSProp.
         return torch.optim.RMSprop(params, lr=lr or config.lr)
     # fused=None keeps torch's default (foreach), so CPU runs and their checkpoints are unchanged.
@@ -82,7 +83,7 @@ class GANTrainer(Trainer):
             # nn.Module.compile compiles forward in place: the same module, state_dict keys and G.noise. The EMA
             # copy (taken above) stays eager: it only samples.
             self.G.compile()
-            if c.loss != "wgan-gp":
+            if not gan_loss(c.loss).gradient_penalty:
                 self.D.compile()
         # Fixed noise for the sample grids: the same z every time, so the grids show training progress.
         fixed = torch.Generator().manual_seed(self.seed + 1)
@@ -195,13 +196,13 @@ class GANTrainer(Trainer):
                 seen_real, seen_fake = self._augment(real), self._augment(fake.detach())
                 r_logits, f_logits = self._score(seen_real, seen_fake, y_real, y_fake)
                 loss_d = d_loss(c.loss, r_logits, f_logits)
-                if c.loss == "wgan-gp":
+                if gan_loss(c.loss).gradient_penalty:
                     gp = gradient_penalty(D, seen_real, seen_fake, y_real, self.generator)
                     loss_d = loss_d + c.gp_weight * gp
             self.optimizers["D"].zero_grad(set_to_none=True)
             loss_d.backward()
             self.optimizers["D"].step()
-            if c.loss == "wgan":
+            if gan_loss(c.loss).clip:
                 clip_weights(D, c.clip)  # Lipschitz constraint by weight clipping
             self.d_updates += 1
 
@@ -228,11 +229,11 @@ class GANTrainer(Trainer):
         if not logging:
             return {}  # no host sync: the base asks deferred_non_finite() before the next step it acts on
 
-        stats = {"gp": gp.detach()} if c.loss == "wgan-gp" else {}
+        stats = {"gp": gp.detach()} if gan_loss(c.loss).gradient_penalty else {}
         stats |= {"d_loss": loss_d.detach(), "d_grad_norm": _grad_norm(D),
                   "d_real": d_probability(c.loss, r_logits.detach()).mean(),
                   "d_fake": d_probability(c.loss, f_logits.detach()).mean()}
-        if c.loss in WASSERSTEIN:
+        if gan_loss(c.loss).wasserstein:
             stats["w_estimate"] = r_logits.detach().float().mean() - f_logits.detach().float().mean()
         stats |= {"g_loss": loss_g.detach(), "g_grad_norm": _grad_norm(G)}
         # One device->host transfer for every scalar of the step.
@@ -260,7 +261,7 @@ class GANTrainer(Trainer):
         # D's loss ~ 0 means D separates real from fake perfectly: G gets no useful gradient (minimax) or
         # is about to collapse. Warn once per --sample-every window.
         window = (step - 1) // self.config.sample_every
-        if self.config.loss in ("minimax", "ns", "hinge") and figures["d_loss"] < 1e-3 and window != self._d_alarm_window:
+        if not gan_loss(self.config.loss).wasserstein and figures["d_loss"] < 1e-3 and window != self._d_alarm_window:
             self._d_alarm_window = window
             self._alarm(step, f"D's loss is {figures['d_loss']:.2g} (~0): D wins outright, G's gradients vanish "
                               "(try --loss ns or wgan-gp, --spectral-norm, a lower D learning rate)")

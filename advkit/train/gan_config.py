@@ -14,7 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from advkit.errors import AdvkitError
-from advkit.gan.options import LOSSES, WASSERSTEIN, parse_policy
+from advkit.gan.loss_catalog import gan_loss, loss_names
+from advkit.gan.options import parse_policy
 from advkit.train.config import TrainerConfig
 
 # = advkit.data.stacked_mnist.PACGAN_TRIPLES (a test ties them), written out so this table imports without torch
@@ -36,7 +37,7 @@ class GANConfig(TrainerConfig):
     """
     steps: int = field(default=10_000, metadata={"help": "Generator updates (iterations of Algorithm 1)."})
     arch: str = field(default="mlp", metadata={"help": "mlp (the source's GAN) or dcgan.", "choices": ARCHS})
-    loss: str = field(default="ns", metadata={"help": "GAN objective (see advkit/gan/losses.py).", "choices": LOSSES})
+    loss: str = field(default="ns", metadata={"help": "GAN objective (see advkit/gan/losses.py).", "choices": loss_names})
     dataset: str = field(default="mnist", metadata={
         "help": "mnist | fashion-mnist | stl10 | stacked-mnist | fake | ring | gaussian1d | an image folder path."})
     data_source: str = field(default="auto", metadata={"help": "MNIST files: auto | offline (5k subset) | full.",
@@ -90,8 +91,7 @@ class GANConfig(TrainerConfig):
         super().__post_init__()
         if self.arch not in ARCHS:
             raise AdvkitError(f"--arch must be one of {', '.join(ARCHS)}; got {self.arch!r}")
-        if self.loss not in LOSSES:
-            raise AdvkitError(f"--loss must be one of {', '.join(LOSSES)}; got {self.loss!r}")
+        gan_loss(self.loss)  # a catalog row, or the one-line error listing them
         for name in ("z_dim", "hidden", "base_channels", "g_steps", "grid", "eval_samples", "pack", "stacked_triples"):
             if getattr(self, name) <= 0:
                 raise AdvkitError(f"--{name.replace('_', '-')} must be a positive integer; got {getattr(self, name)}")
@@ -117,7 +117,7 @@ class GANConfig(TrainerConfig):
             raise AdvkitError(f"--dataset {self.dataset} has no labels: drop --num-classes")
         # Resolve the "per loss / per arch" defaults here, in the open, so config.json and checkpoints hold the
         # values used.
-        wgan = self.loss in WASSERSTEIN
+        wgan = gan_loss(self.loss).wasserstein
         if self.d_steps is None:
             self.d_steps = 5 if wgan else 1
         if self.layers is None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from advkit.defenses.options import GUIDES  # LGD, FGD, CGD
 from advkit.errors import AdvkitError
 from advkit.train.config import TrainerConfig
+from advkit.values import parse_one_eps
 
-GUIDES = ("logits", "features", "labels")  # LGD, FGD, CGD (advkit.defenses.hgd.GUIDES)
 TRAINING_ATTACKS = ("fgsm", "pgd")
 
 
@@ -31,9 +32,10 @@ class HGDConfig(TrainerConfig):
                 "labels (CGD: cross-entropy with the true class).", "choices": GUIDES})
     attacks: str = field(default="fgsm,pgd", metadata={
         "help": "Attacks on the classifier alone that make the training examples (comma list of fgsm, pgd)."})
-    eps_min: float = field(default=0.0, metadata={"help": "Smallest training budget (L-inf, pixels in [0, 1])."})
+    eps_min: float = field(default=0.0, metadata={"help": "Smallest training budget (L-inf, pixels in [0, 1]; 0.1 or 8/255).",
+                                                  "parsed": True})
     eps_max: float = field(default=0.3, metadata={"help": "Largest training budget; each chunk of --chunk images "
-                                                          "gets an eps uniform in [--eps-min, --eps-max]."})
+                                                          "gets an eps uniform in [--eps-min, --eps-max].", "parsed": True})
     attack_steps: int = field(default=10, metadata={"help": "PGD steps (step 2.5 eps / steps, random start)."})
     copies: int = field(default=2, metadata={"help": "Adversarial versions of each training image (the paper also "
                                                      "trains on a fixed set of adversarial images)."})
@@ -48,7 +50,7 @@ class HGDConfig(TrainerConfig):
                                                          "(best.pt: the lowest validation guided loss)."})
     report_n: int = field(default=200, metadata={"help": "Test points of the final `eval defense` run on best.pt "
                                                          "(0: none)."})
-    report_eps: float = field(default=0.3, metadata={"help": "L-inf budget of the final evaluation."})
+    report_eps: float = field(default=0.3, metadata={"help": "L-inf budget of the final evaluation.", "parsed": True})
     report_pgd_steps: int = field(default=20, metadata={"help": "Steps of its PGD attacks (oblivious, white-box, BPDA)."})
     report_autoattack: bool = field(default=True, metadata={"help": "Run AutoAttack through HGD in the evaluation."})
     report_aa_iter: int = field(default=20, metadata={"help": "The evaluation's AutoAttack APGD / FAB iterations."})
@@ -62,11 +64,14 @@ class HGDConfig(TrainerConfig):
         if not names or set(names) - set(TRAINING_ATTACKS):
             raise AdvkitError(f"--attacks must be a comma list of {', '.join(TRAINING_ATTACKS)}; got {self.attacks!r}")
         self.attacks = ",".join(dict.fromkeys(names))
-        if not (0 <= self.eps_min <= self.eps_max <= 1) or not self.eps_max > 0:
+        self.eps_min = parse_one_eps(self.eps_min, option="--eps-min")
+        self.eps_max = parse_one_eps(self.eps_max, option="--eps-max")
+        self.report_eps = parse_one_eps(self.report_eps, option="--report-eps")
+        if not self.eps_min <= self.eps_max or not self.eps_max > 0:
             raise AdvkitError(f"need 0 <= --eps-min <= --eps-max <= 1 and --eps-max > 0; got {self.eps_min}, "
                               f"{self.eps_max}")
-        if not 0 < self.report_eps <= 1:
-            raise AdvkitError(f"--report-eps must be in (0, 1] (L-inf, pixels in [0, 1]); got {self.report_eps}")
+        if self.report_eps == 0:
+            raise AdvkitError("--report-eps must be > 0: the defence is evaluated under attack (e.g. 0.3 or 8/255)")
         positive = ("attack_steps", "copies", "chunk", "width", "levels", "blocks", "val_size", "report_pgd_steps",
                     "report_aa_iter", "report_aa_queries")
         bad = [f"--{name.replace('_', '-')}" for name in positive if getattr(self, name) < 1]
