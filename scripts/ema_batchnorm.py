@@ -19,7 +19,8 @@ import torch
 from advkit.data import load_dataset
 from advkit.gan.ema import recalibrate_batch_norm
 from advkit.gan.metrics.domain import DomainMetric
-from advkit.runtime.checkpoint import load_checkpoint, rebuild_models
+from advkit.models.registry import rebuild_models
+from advkit.runtime.checkpoint import load_checkpoint
 
 
 def samples(G, n: int = 5000) -> torch.Tensor:

@@ -19,7 +19,7 @@ import torch
 from advkit.gan.sampling import load_generator
 from advkit.gan.metrics.domain import features_and_probs, load_domain_classifier
 from advkit.gan.metrics.modes import class_histogram, stacked_mnist_modes
-from advkit.runtime.checkpoint import rebuild_models
+from advkit.models.registry import rebuild_models
 
 
 def main() -> None:

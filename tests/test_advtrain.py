@@ -8,7 +8,7 @@ import json
 import pytest
 import torch
 
-from advkit.adversarial.objective import OverfitMonitor, adversarial_objective, fgsm_rs_example
+from advkit.train.adversarial_objective import OverfitMonitor, adversarial_objective, fgsm_rs_example
 from advkit.attacks import FGSM, predict
 from advkit.runtime.session import open_session
 from advkit.errors import AdvkitError

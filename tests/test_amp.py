@@ -6,9 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from advkit.data.tensors import TensorData
-from advkit.runtime.amp import (amp_dtype, autocast, channels_last, choose_amp_dtype, choose_placement, grad_scaler,
-                                place_dataset)
+from advkit.data.tensors import TensorData, place_dataset
+from advkit.runtime.amp import amp_dtype, autocast, channels_last, choose_amp_dtype, choose_placement, grad_scaler
 from advkit.runtime.device import to_device
 
 # Float results compared with a reference or a closed form (tolerances justified where asserted); CI also runs

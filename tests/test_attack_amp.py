@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import torch
 
-from advkit.adversarial.evaluate import robustness
+from advkit.robustness.tables import robustness
 from advkit.models.loader import load_victim
 from advkit.data import load_dataset
 

@@ -240,9 +240,9 @@ def _invoke(*args: str):
     """In-process run of `advkit fgsm` (torch is already imported: much faster than a subprocess)."""
     from click.testing import CliRunner
 
-    from advkit.cli.fgsm import command
+    from advkit.cli.main import cli
 
-    return CliRunner().invoke(command, list(args))
+    return CliRunner().invoke(cli, ["fgsm", *args])
 
 
 def test_cli_fgsm_image_target_and_no_clip(tmp_path):
@@ -269,7 +269,7 @@ def test_imagenet_path_on_the_shipped_cat(tmp_path):
     only the pretrained weights are missing offline, so everything around them is exercised."""
     import torchvision
 
-    from advkit.adversarial.fgsm_demo import image_mode
+    from advkit.demos.fgsm import image_mode
     from advkit.models.loader import Victim
     from advkit.attacks import IMAGENET_MEAN, IMAGENET_STD
     from advkit.commands.fgsm import FGSMConfig

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from advkit.errors import AdvkitError
+from advkit.models.registry import rebuild_models
 from advkit.runtime import checkpoint as ckpt
 from conftest import TinyNet, TinyNetConfig
 
@@ -31,7 +32,7 @@ def test_round_trip_rebuilds_model_from_file_alone(tmp_path):
     payload = ckpt.load_checkpoint(path)
     assert payload["step"] == 7 and payload["config"] == {"lr": 1e-3}
     assert payload["models"]["net"] == {"name": "test-tiny-net", "args": {"in_features": 5, "hidden": 7, "out_features": 2}}
-    rebuilt = ckpt.rebuild_models(payload)["net"]
+    rebuilt = rebuild_models(payload)["net"]
     x = torch.randn(4, 5)
     assert torch.equal(rebuilt(x), net(x))
     opt2 = torch.optim.Adam(rebuilt.parameters(), lr=1e-3)
@@ -151,7 +152,7 @@ def test_other_architecture_is_refused(tmp_path):
     payload = ckpt.load_checkpoint(path)
     payload["models"]["net"]["args"]["hidden"] = 9  # weights no longer fit
     with pytest.raises(AdvkitError, match="do not fit"):
-        ckpt.rebuild_models(payload)
+        rebuild_models(payload)
 
 
 def test_latest_checkpoint_picks_highest_step(tmp_path):

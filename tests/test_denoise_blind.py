@@ -68,7 +68,8 @@ def test_blind_model_refuses_missing_or_misshapen_noise_level():
 
 def test_checkpoint_rebuilds_the_blind_model_from_the_file_alone(tmp_path):
     from advkit.models.registry import model_spec
-    from advkit.runtime.checkpoint import load_checkpoint, rebuild_models, save_checkpoint
+    from advkit.models.registry import rebuild_models
+    from advkit.runtime.checkpoint import load_checkpoint, save_checkpoint
 
     G = small_blind(channels=1)
     name, args = model_spec(G)

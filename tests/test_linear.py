@@ -9,7 +9,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from advkit.adversarial.linear import logistic_demo, target_success, templates, train_softmax_regression
+from advkit.demos.linear import logistic_demo, target_success, templates, train_softmax_regression
 
 
 @pytest.mark.numerics  # float results against a reference or closed form (CI reruns under ATEN_CPU_CAPABILITY=default)

@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from advkit.adversarial.objective import adversarial_objective, trades_example, trades_objective
+from advkit.train.adversarial_objective import adversarial_objective, trades_example, trades_objective
 from advkit.attacks import PGD, predict
 from advkit.runtime.session import open_session
 from advkit.errors import AdvkitError

@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from advkit.adversarial.evaluate import robustness
+from advkit.robustness.tables import robustness
 
 # Float results compared with a reference or a closed form (tolerances justified where asserted); CI also runs
 # them under ATEN_CPU_CAPABILITY=default (.ci/run).

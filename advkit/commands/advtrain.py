@@ -14,7 +14,7 @@ Reports clean, FGSM and PGD error and mean confidence on wrong answers before an
 
 from __future__ import annotations
 
-from advkit.adversarial.methods import NOISE_METHODS
+from advkit.train.adversarial_methods import NOISE_METHODS
 from advkit.runtime.session import Session
 from advkit.train.classifier_config import ClassifierConfig
 

@@ -56,7 +56,7 @@ CONFIG = FGSMConfig
 
 def run(config: FGSMConfig, session: Session | None = None, **session_options) -> dict:
     """The panda-style figure on single images, or error and confidence vs eps on a test set (``dataset``)."""
-    from advkit.adversarial.fgsm_demo import dataset_mode, image_mode
+    from advkit.demos.fgsm import dataset_mode, image_mode
     from advkit.models.loader import load_victim
 
     with session_for("fgsm", config, session, **session_options) as session:

@@ -47,8 +47,8 @@ CONFIG = LinearConfig
 def run(config: LinearConfig, session: Session | None = None, **session_options) -> dict:
     import torch
 
-    from advkit.adversarial.linear import logistic_demo, target_success, train_softmax_regression
-    from advkit.adversarial.linear_figures import linear_figures
+    from advkit.demos.linear import logistic_demo, target_success, train_softmax_regression
+    from advkit.demos.linear_figures import linear_figures
     from advkit.attacks import predict
     from advkit.data import load_dataset
 

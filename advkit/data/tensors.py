@@ -15,6 +15,7 @@ from typing import Iterator
 
 import torch
 
+from advkit.runtime.amp import choose_placement
 from advkit.runtime.device import to_device
 
 
@@ -66,3 +67,18 @@ class TensorData:
         idx = torch.randint(len(self), (batch_size,), generator=generator)
         idx = to_device(idx, self.images.device)  # pinned, non-blocking: the host does not wait for the GPU
         return self.images[idx], self.labels[idx]
+
+
+def place_dataset(data: TensorData, device: torch.device | str, fraction: float = 0.25) -> TensorData:
+    """``data`` on the GPU when small (``TensorData.to(device)``), pinned on the host when large, unchanged
+    on the CPU. Rebind the result (``data = place_dataset(data, device)``) so one copy stays alive."""
+    device = torch.device(device)
+    nbytes = data.images.nbytes + data.labels.nbytes
+    free = torch.cuda.mem_get_info(device)[0] if device.type == "cuda" else None
+    where = choose_placement(nbytes, device.type, free, fraction)
+    if where == "device":
+        return data.to(device)
+    if where == "pinned":
+        return TensorData(data.images.pin_memory(), data.labels.pin_memory(), data.name, data.source,
+                          data.num_classes)
+    return data

@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from advkit.errors import AdvkitError
-from advkit.train.hgd_config import GUIDES  # logits (LGD), features (FGD), labels (CGD)
+from advkit.defenses.options import GUIDES  # logits (LGD), features (FGD), labels (CGD)
 
 ROLE = "denoiser"  # the model's role in a `defense train-hgd` checkpoint
 
@@ -53,7 +53,8 @@ class HGD(nn.Module):
     @classmethod
     def load(cls, path: str, device: torch.device | str = "cpu") -> "HGD":
         """The denoiser of an ``advkit defense train-hgd`` checkpoint, frozen and in eval mode, on ``device``."""
-        from advkit.runtime.checkpoint import load_checkpoint, rebuild_models
+        from advkit.models.registry import rebuild_models
+        from advkit.runtime.checkpoint import load_checkpoint
 
         payload = load_checkpoint(path)
         if ROLE not in payload["models"]:

@@ -48,7 +48,8 @@ def load_denoiser(ckpt: str | Path | None, device: torch.device, fold: bool = Tr
     ``fold`` folds batch norm into the convolutions (same outputs, ~20% faster); pass False to get the module
     whose state dict matches the checkpoint (e.g. to save it again)."""
     from advkit.models.fold import fold_batch_norm
-    from advkit.runtime.checkpoint import load_checkpoint, rebuild_models
+    from advkit.models.registry import rebuild_models
+    from advkit.runtime.checkpoint import load_checkpoint
 
     if ckpt and shipped:
         raise AdvkitError(f"--model {shipped} picks a shipped model and --ckpt {ckpt} a file of your own: pass one")

@@ -48,7 +48,7 @@ def training_data(config, device: torch.device):
 
     Image tensors move to the device when they fit (a batch is then an index); a tanh generator (dcgan) trains
     on [-1, 1]; image folders yield random crops of ``image_size`` (64 by default), mirrored only."""
-    from advkit.runtime.amp import place_dataset
+    from advkit.data.tensors import place_dataset
 
     c = config
     if c.dataset in TOY_DATASETS:

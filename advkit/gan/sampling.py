@@ -18,7 +18,8 @@ def load_generator(ckpt, device: torch.device, images: bool = False) -> tuple[nn
     re-estimated for the averaged weights) and the checkpoint payload. ``images``: refuse a toy-data generator
     (for grids)."""
     from advkit.gan.ema import recalibrate_batch_norm
-    from advkit.runtime.checkpoint import load_checkpoint, rebuild_models
+    from advkit.models.registry import rebuild_models
+    from advkit.runtime.checkpoint import load_checkpoint
 
     payload = load_checkpoint(ckpt)
     role = "G_ema" if "G_ema" in payload["models"] else "G"

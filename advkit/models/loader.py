@@ -105,7 +105,8 @@ def load_victim(spec: str, device: torch.device) -> Victim:
 
 def _from_checkpoint(path: Path, device: torch.device, digits: list[Path], source: str) -> Victim:
     from advkit.models.classifiers import ARCHS
-    from advkit.runtime.checkpoint import load_checkpoint, rebuild_models
+    from advkit.models.registry import rebuild_models
+    from advkit.runtime.checkpoint import load_checkpoint
 
     payload = load_checkpoint(path)
     role = "net"
@@ -213,7 +214,8 @@ def _from_file(spec: str, device: torch.device) -> nn.Module:
         raise AdvkitError(f"model file {path} does not exist; check the path")
     if is_torchscript(path):
         return load_torchscript(path, device)
-    from advkit.runtime.checkpoint import load_checkpoint, rebuild_models
+    from advkit.models.registry import rebuild_models
+    from advkit.runtime.checkpoint import load_checkpoint
 
     payload = load_checkpoint(path)  # names what is wrong: missing, truncated, foreign, unsafe pickle
     roles = list(payload["models"])

@@ -5,6 +5,10 @@
         def __init__(self, config: MLPGeneratorConfig): ...
 
     net = build_model("mlp-g", {"z_dim": 100})   # -> MLPGenerator(MLPGeneratorConfig(z_dim=100))
+    nets = rebuild_models(load_checkpoint("ckpt.pt"))   # every model of a checkpoint, weights loaded
+
+The modules that register models are the table :data:`MODEL_MODULES` (imported when a name is not yet known);
+tests/test_layout.py checks it lists exactly the modules that call :func:`register_model`.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import dataclasses
 import importlib
 from typing import Callable
 
+import torch
 from torch import nn
 
 from advkit.errors import AdvkitError
@@ -20,7 +25,7 @@ from advkit.errors import AdvkitError
 _REGISTRY: dict[str, tuple[type, type]] = {}
 
 # Modules that register models; imported lazily so `advkit --help` stays fast.
-_MODEL_MODULES = ("advkit.models.classifiers", "advkit.gan.models", "advkit.gan.metrics.domain",
+MODEL_MODULES = ("advkit.models.classifiers", "advkit.gan.models", "advkit.gan.metrics.domain",
                   "advkit.denoise.generator", "advkit.denoise.blind", "advkit.denoise.discriminator")
 
 
@@ -33,7 +38,7 @@ def register_model(name: str, config_cls: type) -> Callable[[type], type]:
 
 
 def _load_all() -> None:
-    for module in _MODEL_MODULES:
+    for module in MODEL_MODULES:
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as e:
@@ -59,3 +64,20 @@ def build_model(name: str, args: dict) -> nn.Module:
 def model_spec(model: nn.Module) -> tuple[str, dict]:
     """(registered name, constructor args) of a model built from a dataclass config (``model.config``)."""
     return model.registered_name, dataclasses.asdict(model.config)
+
+
+def rebuild_models(payload: dict, roles: list[str] | None = None, device: str | torch.device = "cpu") -> dict[str, nn.Module]:
+    """Rebuild models from a checkpoint alone: registered name + constructor args + weights."""
+    built = {}
+    for role in roles or list(payload["models"]):
+        if role not in payload["models"]:
+            raise AdvkitError(f"checkpoint has no model {role!r} (it holds {', '.join(payload['models'])}); "
+                              "is it from another command?")
+        spec = payload["models"][role]
+        model = build_model(spec["name"], spec["args"])
+        try:
+            model.load_state_dict(payload["state"][role])
+        except RuntimeError as e:
+            raise AdvkitError(f"checkpoint weights for {role!r} do not fit a {spec['name']} model: {str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__}") from None
+        built[role] = model.to(device)
+    return built

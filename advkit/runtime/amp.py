@@ -10,11 +10,9 @@
 * Pinned (page-locked) host memory lets a host-to-GPU copy run asynchronously (``non_blocking=True``) while the
   GPU computes; from pageable memory the copy is synchronous.
 * Small datasets held on the device (MNIST is 31 MB as float32): a batch is one index operation on the GPU, no
-  copy at all. :func:`place_dataset` keeps a dataset on the GPU when it fits a fraction of free memory, else
-  pins it on the host; either way the caller rebinds ``data = place_dataset(data, device)`` so only one copy
-  of the dataset stays alive.
+  copy at all. :func:`choose_placement` decides (on the GPU when it fits a fraction of free memory, else pinned
+  on the host); :func:`advkit.data.tensors.place_dataset` applies it to a dataset.
 
-    >>> data = place_dataset(load_dataset("mnist", split="train"), device)
     >>> model = channels_last(model)                 # conv nets; call before building the optimizer
     >>> scaler = grad_scaler(device, amp_dtype(device, enabled=True))
     >>> with autocast(device, enabled=True):
@@ -32,7 +30,6 @@ from typing import Callable, ContextManager, Literal, TypeVar
 import torch
 from torch import nn
 
-from advkit.data.tensors import TensorData
 
 T = TypeVar("T", torch.Tensor, nn.Module)
 Placement = Literal["device", "pinned", "host"]
@@ -170,18 +167,3 @@ def choose_placement(nbytes: int, device_type: str, free_bytes: int | None, frac
     if free_bytes is not None and nbytes <= fraction * free_bytes:
         return "device"
     return "pinned"
-
-
-def place_dataset(data: TensorData, device: torch.device | str, fraction: float = 0.25) -> TensorData:
-    """``data`` on the GPU when small (``TensorData.to(device)``), pinned on the host when large, unchanged
-    on the CPU. Rebind the result (``data = place_dataset(data, device)``) so one copy stays alive."""
-    device = torch.device(device)
-    nbytes = data.images.nbytes + data.labels.nbytes
-    free = torch.cuda.mem_get_info(device)[0] if device.type == "cuda" else None
-    where = choose_placement(nbytes, device.type, free, fraction)
-    if where == "device":
-        return data.to(device)
-    if where == "pinned":
-        return TensorData(data.images.pin_memory(), data.labels.pin_memory(), data.name, data.source,
-                          data.num_classes)
-    return data

@@ -13,11 +13,12 @@ target: a crash or a full disk mid-write leaves the previous checkpoint intact. 
 ``torch.load(weights_only=True)``, so a file carrying a pickle payload is refused instead of run.
 
     >>> save_checkpoint("ckpt.pt", step=3, config={}, models={"net": net})   # net built from a registered config
-    >>> net2 = rebuild_models(load_checkpoint("ckpt.pt"))["net"]
+    >>> net2 = rebuild_models(load_checkpoint("ckpt.pt"))["net"]      # advkit.models.registry
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import pickle
 import re
@@ -50,9 +51,9 @@ def save_checkpoint(
     ``models`` maps a role ("G") to a registered model (one built from a dataclass ``config``), or to an
     explicit (registered name, constructor args, module) triple.
     """
-    from advkit.models.registry import model_spec
-
-    models = {role: m if isinstance(m, tuple) else (*model_spec(m), m) for role, m in models.items()}
+    # A registered model (advkit.models.registry) carries its name and its dataclass config.
+    models = {role: m if isinstance(m, tuple) else (m.registered_name, dataclasses.asdict(m.config), m)
+              for role, m in models.items()}
     payload = {
         "format": FORMAT,
         "version": VERSION,
@@ -152,25 +153,6 @@ def _unreadable(path: Path) -> str:
 def _first_line(e: BaseException) -> str:
     text = str(e).strip().splitlines()
     return text[0][:160] if text else type(e).__name__
-
-
-def rebuild_models(payload: dict, roles: list[str] | None = None, device: str | torch.device = "cpu") -> dict[str, nn.Module]:
-    """Rebuild models from a checkpoint alone: registered name + constructor args + weights."""
-    from advkit.models.registry import build_model
-
-    built = {}
-    for role in roles or list(payload["models"]):
-        if role not in payload["models"]:
-            raise AdvkitError(f"checkpoint has no model {role!r} (it holds {', '.join(payload['models'])}); "
-                              "is it from another command?")
-        spec = payload["models"][role]
-        model = build_model(spec["name"], spec["args"])
-        try:
-            model.load_state_dict(payload["state"][role])
-        except RuntimeError as e:
-            raise AdvkitError(f"checkpoint weights for {role!r} do not fit a {spec['name']} model: {_first_line(e)}") from None
-        built[role] = model.to(device)
-    return built
 
 
 def checkpoint_path(directory: str | os.PathLike, step: int) -> Path:

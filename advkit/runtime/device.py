@@ -44,7 +44,7 @@ def configure_backends(device: torch.device, deterministic: bool) -> None:
 def to_device(x: torch.Tensor, device: torch.device | str, non_blocking: bool = True) -> torch.Tensor:
     """Copy to ``device``; host-to-GPU copies go through pinned memory and do not block the host.
 
-    Pin a whole dataset once (:func:`place_dataset`) rather than every batch: pinning allocates."""
+    Pin a whole dataset once (:func:`advkit.data.tensors.place_dataset`) rather than every batch: pinning allocates."""
     device = torch.device(device)
     if device.type == "cuda" and x.device.type == "cpu":
         pinned = x if x.is_pinned() else x.pin_memory()

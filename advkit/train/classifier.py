@@ -34,7 +34,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from advkit.adversarial.objective import OverfitMonitor, adversarial_objective, trades_objective
+from advkit.train.adversarial_objective import OverfitMonitor, adversarial_objective, trades_objective
 from advkit.certify.noise_training import consistency_objective, gaussian_objective
 from advkit.gan.diffaugment import shift
 from advkit.train.base import Trainer
@@ -133,10 +133,9 @@ class ClassifierTrainer(Trainer):
 
     def report(self, quick: bool | None = None, label: str = "report") -> dict:
         """Clean, FGSM and PGD error and mean confidence on wrong answers at eps on --report-size test images, and
-        the error under the strongest attack available: AutoAttack (APGD-CE + APGD-T with restarts when quick), or
-        PGD with restarts with a note saying so when advkit.attacks.apgd / autoattack are not installed. ``label``
-        names the progress bars ("before", "after")."""
-        from advkit.adversarial.evaluate import robustness
+        the error under the strongest attack: AutoAttack (standard), or APGD-CE (3 restarts) + APGD-T when quick.
+        ``label`` names the progress bars ("before", "after")."""
+        from advkit.robustness.tables import robustness
         from advkit.data import load_dataset
         from advkit.robustness.evaluate import strongest_attack_error
 

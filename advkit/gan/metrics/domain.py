@@ -77,7 +77,8 @@ def asset_path(dataset: str) -> Path:
 
 
 def load_domain_classifier(dataset: str, device: torch.device | str = "cpu") -> DomainClassifier:
-    from advkit.runtime.checkpoint import load_checkpoint, rebuild_models
+    from advkit.models.registry import rebuild_models
+    from advkit.runtime.checkpoint import load_checkpoint
 
     path = asset_path(dataset)
     if not path.exists():

@@ -12,7 +12,7 @@ def linear_figures(model, images, labels, rows, target: int, figure_eps: float, 
     import matplotlib.pyplot as plt
     import torch
 
-    from advkit.adversarial.linear import templates
+    from advkit.demos.linear import templates
     from advkit.attacks import FGSM, predict
 
     folder.mkdir(parents=True, exist_ok=True)

@@ -185,7 +185,7 @@ def panda_figure(x: torch.Tensor, x_adv: torch.Tensor, rows: list[dict], eps: fl
 
 def dataset_mode(victim: Victim, config: Any, session: Any) -> dict:
     """Error rate and mean confidence on wrong answers per eps (FGSM), plus PGD error; table, JSON, plot."""
-    from advkit.adversarial.evaluate import robustness
+    from advkit.robustness.tables import robustness
     from advkit.data import load_dataset
 
     if victim.kind != "mnist":
