@@ -108,6 +108,7 @@ def main() -> None:
     from advkit.denoise.inference import SHIPPED_MODELS, load_denoiser
     from advkit.denoise.tiling import exact_margin
     from advkit.runtime.amp import cpu_has_native_bf16
+    from advkit.values import takes_noise_level
 
     sigma = 50
     pairs = [noisy_pair(p, sigma, 0) for p in list_images(SET)[: args.images]]
@@ -121,7 +122,7 @@ def main() -> None:
             sys.exit(f"--models: unknown model {model!r}; choose from {', '.join(SHIPPED_MODELS)}")
         G, ckpt, _ = load_denoiser(None, torch.device("cpu"), shipped=model)  # batch norm folded into the convs
         files.append(ckpt.name)
-        blind = bool(getattr(G, "takes_noise_level", False))
+        blind = takes_noise_level(G)
         name = f"advkit {model}" + (" (true sigma)" if blind else "")
         variants = {name: {}}
         if blind:  # what `denoise apply` does by default: estimate sigma from the image, then denoise

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from advkit.errors import AdvkitError
+from advkit.values import takes_noise_level
 
 
 class DenoiserFront(nn.Module):
@@ -28,7 +29,7 @@ class DenoiserFront(nn.Module):
     def __init__(self, model: nn.Module, sigma: float, channels: int | None = None):
         super().__init__()
         self.model, self.sigma = model, float(sigma)
-        self.blind = bool(getattr(model, "takes_noise_level", False))
+        self.blind = takes_noise_level(model)
         self.channels = channels or getattr(getattr(model, "config", None), "channels", None)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
