@@ -113,7 +113,8 @@ def certify_run(config, session, mean=None, std=None) -> dict:
     accuracy = certified_accuracy(points, radii)
     images = (len(mine) - store.loaded) * (config.n0 + config.samples)  # this process's new points
     results = {"sigma": config.sigma, "n": len(points), "alpha": config.alpha, "points": points,
-               "certified_accuracy": accuracy, "n0": config.n0, "samples": config.samples,
+               "certified_accuracy": accuracy, "radii": radii, "certified_curve": list(accuracy.values()),
+               "n0": config.n0, "samples": config.samples,
                "model": portable(config.model), "denoiser": portable(config.denoiser), "data": portable(config.data),
                "seed": config.seed,
                "abstained": sum(p["prediction"] == ABSTAIN for p in points) / max(len(points), 1),
