@@ -18,7 +18,7 @@ import torch
 import torch.distributed as dist
 
 from advkit.errors import AdvkitError
-from advkit.robustness.shards import PointStore, block_seed
+from advkit.robustness.shards import PointStore, point_seeds
 
 ROOT = Path(__file__).resolve().parents[1]
 VOLATILE = ("seconds", "figure", "report", "processes")  # wall-clock timings and the run directory's own paths
@@ -50,10 +50,12 @@ def _results(run: Path) -> dict:
     return {k: v for k, v in results.items() if k not in VOLATILE}
 
 
-def test_block_seeds_depend_on_the_block_only():
-    seeds = {block_seed(0, "0.1", "pgd", first) for first in range(0, 100, 10)}
-    assert len(seeds) == 10 and block_seed(0, "0.1", "pgd", 30) == block_seed(0, "0.1", "pgd", 30)
-    assert block_seed(1, "0.1", "pgd", 30) != block_seed(0, "0.1", "pgd", 30) != block_seed(0, "0.2", "pgd", 30)
+def test_point_seeds_depend_on_the_point_only():
+    seeds = point_seeds(0, "0.1", "pgd", list(range(100)))
+    assert len(set(seeds)) == 100 and all(0 <= s < 2**63 for s in seeds)
+    assert point_seeds(0, "0.1", "pgd", [30, 7]) == [seeds[30], seeds[7]]  # whatever block it is in
+    assert len({point_seeds(*where, [30])[0] for where in ((0, "0.1", "pgd"), (1, "0.1", "pgd"), (0, "0.2", "pgd"),
+                                                              (0, "0.1", "square"))}) == 4
 
 
 def test_a_changed_option_is_refused_on_resume(tmp_path):

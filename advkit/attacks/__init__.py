@@ -24,10 +24,12 @@ if TYPE_CHECKING:  # the names below, for type checkers and the layout test's im
     from advkit.attacks.fgsm import FGSM
     from advkit.attacks.pgd import PGD
     from advkit.attacks.pgd_l2 import PGDL2
+    from advkit.attacks.randomness import BatchDraws, PointDraws, point_seed
     from advkit.attacks.square import Square
 
 _WHERE = {"APGD": "apgd", "APGDT": "apgd", "AutoAttack": "autoattack", "IMAGENET_MEAN": "base", "IMAGENET_STD": "base",
           "Attack": "base", "Normalized": "base", "eval_mode": "base", "predict": "base", "CW": "cw",
-          "DeepFool": "deepfool", "FAB": "fab", "FGSM": "fgsm", "PGD": "pgd", "PGDL2": "pgd_l2", "Square": "square"}
+          "DeepFool": "deepfool", "FAB": "fab", "FGSM": "fgsm", "PGD": "pgd", "PGDL2": "pgd_l2", "Square": "square",
+          "BatchDraws": "randomness", "PointDraws": "randomness", "point_seed": "randomness"}
 __all__ = sorted(_WHERE)
 __getattr__, __dir__ = lazy_names(__name__, _WHERE)

@@ -19,7 +19,8 @@ best point. There is nothing to tune but the iteration budget. Losses (all maxim
 Each run attacks only the points not yet fooled, and a point leaves the run at its first misclassification (the
 adversarial image returned for it); the others get their highest-loss iterate. Each run (restart) starts at a
 random point on the surface of the eps ball (a uniform or Gaussian draw rescaled to norm eps, as the authors' code)
-drawn from ``generator`` (on the CPU, so a seed gives the same attack on every device); ``eot_iter`` > 1 averages that many gradients (Expectation over
+drawn from ``generator`` (on the CPU, so a seed gives the same attack on every device; a PointDraws gives
+each point its own stream, advkit.attacks.randomness); ``eot_iter`` > 1 averages that many gradients (Expectation over
 Transformation) for randomised models. Checkpoints, step halving and momentum follow the authors' code
 (fra31/auto-attack, and torchattacks 3.5), with which the results agree point by point on the same random starts.
 
@@ -36,6 +37,7 @@ import torch
 import torch.nn.functional as F
 
 from advkit.attacks.base import Attack
+from advkit.attacks.randomness import Draws, as_draws
 from advkit.errors import AdvkitError
 
 
@@ -61,7 +63,7 @@ class APGD(Attack):
 
     def __init__(self, model, eps: float, norm: str = "linf", loss: str = "ce", n_iter: int = 100, restarts: int = 1,
                  rho: float = 0.75, momentum: float = 0.75, eot_iter: int = 1, targeted: bool = False,
-                 generator: torch.Generator | None = None, amp: bool = False):
+                 generator: torch.Generator | Draws | None = None, amp: bool = False):
         super().__init__(model, eps, targeted=targeted, clip=True, amp=amp, norm=norm)
         if loss not in self.losses:
             raise AdvkitError(f"{type(self).__name__} loss must be one of {', '.join(self.losses)}; got {loss!r}")
@@ -83,12 +85,13 @@ class APGD(Attack):
             clean_logits = self.logits(x)
         robust = ~self.fooled(clean_logits, y)
         best_loss = torch.full_like(y, -float("inf"), dtype=torch.float32)
+        draws = as_draws(self.generator)
         for target_rank in self.schedule():
             index = robust.nonzero()[:, 0]
             if index.numel() == 0:
                 break
             target = None if target_rank is None else clean_logits[index].sort(dim=1)[1][:, -target_rank]
-            adv, fooled, loss = self.run_once(x[index], y[index], target)
+            adv, fooled, loss = self.run_once(x[index], y[index], target, draws.subset(index))
             # A success replaces anything; among failures the highest loss is kept.
             take = fooled | (loss > best_loss[index])
             x_adv[index[take]] = adv[take]
@@ -125,17 +128,13 @@ class APGD(Attack):
             grad += torch.autograd.grad(loss.sum(), x_adv)[0]
         return loss.detach(), grad / float(self.eot_iter), logits.detach()
 
-    def draw(self, shape: torch.Size, normal: bool) -> torch.Tensor:
-        sample = torch.randn if normal else torch.rand
-        return sample(shape, generator=self.generator) if self.generator is not None else sample(shape)
-
-    def random_start(self, x: torch.Tensor) -> torch.Tensor:
+    def random_start(self, x: torch.Tensor, draws: Draws) -> torch.Tensor:
         dims = tuple(range(1, x.dim()))
         if self.norm == "linf":
-            t = (2 * self.draw(x.shape, normal=False) - 1).to(x.device)
+            t = (2 * draws.rand(x.shape) - 1).to(x.device)
             start = x + self.eps * t / t.abs().amax(dim=dims, keepdim=True)
         else:
-            t = self.draw(x.shape, normal=True).to(x.device)
+            t = draws.randn(x.shape).to(x.device)
             start = x + self.eps * t / ((t ** 2).sum(dim=dims, keepdim=True).sqrt() + 1e-12)
         return start.clamp(0.0, 1.0)
 
@@ -155,7 +154,7 @@ class APGD(Attack):
         norm = (grad ** 2).sum(dim=tuple(range(1, x.dim())), keepdim=True).sqrt()
         return self.project(x, x_adv + step * grad / (norm + 1e-12))
 
-    def run_once(self, x: torch.Tensor, y: torch.Tensor, target: torch.Tensor | None):
+    def run_once(self, x: torch.Tensor, y: torch.Tensor, target: torch.Tensor | None, draws: Draws | None = None):
         """One APGD run: (adversarial image, fooled, loss) per point; loss is meaningful where not fooled."""
         n, n_iter = x.shape[0], self.n_iter
         # Checkpoint lengths in iterations: 22% of the budget, then 3% shorter each time, at least 6%.
@@ -163,7 +162,7 @@ class APGD(Attack):
         out_adv, out_fooled = x.clone(), torch.zeros(n, dtype=torch.bool, device=x.device)
         out_loss = torch.zeros(n, device=x.device)
 
-        x_adv = self.random_start(x)
+        x_adv = self.random_start(x, draws if draws is not None else as_draws(self.generator))
         loss, grad, logits = self.loss_grad_logits(x_adv, y, target)
         s = {"index": torch.arange(n, device=x.device), "x": x, "y": y, "x_adv": x_adv, "x_old": x_adv.clone(),
              "grad": grad, "x_best": x_adv.clone(), "grad_best": grad.clone(), "loss_best": loss.clone(),
@@ -244,7 +243,7 @@ class APGDT(APGD):
 
     def __init__(self, model, eps: float, norm: str = "linf", n_iter: int = 100, restarts: int = 1,
                  n_target_classes: int = 9, rho: float = 0.75, momentum: float = 0.75, eot_iter: int = 1,
-                 generator: torch.Generator | None = None, amp: bool = False):
+                 generator: torch.Generator | Draws | None = None, amp: bool = False):
         super().__init__(model, eps, norm, "dlr-targeted", n_iter, restarts, rho, momentum, eot_iter,
                          targeted=False, generator=generator, amp=amp)
         if n_target_classes < 1:

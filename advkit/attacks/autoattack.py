@@ -10,7 +10,9 @@ attacks", section 4).
 
 A point is robust when the model classifies it correctly after every attack so far (after an attack the model is
 run once more on its output to decide). Each attack draws from its own CPU generator seeded with ``seed`` at every
-call, so a call is reproducible.
+call, so a call is reproducible. With ``generator=PointDraws(...)`` (what ``eval robustness`` passes) each point
+draws from streams of its own, one per attack (advkit.attacks.randomness), so a point's result does not depend on
+the other points of its batch.
 
 Shapes: ``x`` ``[B, C, H, W]`` in [0, 1], ``y`` ``[B]`` int64 -> ``x_adv`` like ``x``, within ``eps`` of ``x``.
 
@@ -28,6 +30,7 @@ import torch
 from advkit.attacks.apgd import APGD, APGDT
 from advkit.attacks.base import Attack
 from advkit.attacks.fab import FAB
+from advkit.attacks.randomness import PointDraws
 from advkit.attacks.square import Square
 from advkit.errors import AdvkitError
 
@@ -37,11 +40,12 @@ VERSIONS = ("standard", "rand")
 class AutoAttack(Attack):
     def __init__(self, model, eps: float, norm: str = "linf", version: str = "standard", n_iter: int = 100,
                  n_target_classes: int = 9, n_queries: int = 5000, eot_iter: int = 20, seed: int = 0,
-                 amp: bool = False):
+                 amp: bool = False, generator: torch.Generator | PointDraws | None = None):
         super().__init__(model, eps, amp=amp, norm=norm)
         if version not in VERSIONS:
             raise AdvkitError(f"AutoAttack version must be one of {', '.join(VERSIONS)}; got {version!r}")
         self.version, self.seed = version, seed
+        self.generator = generator  # PointDraws: per-point streams; else ``seed`` decides
         common = dict(norm=norm, n_iter=n_iter, amp=amp)
         if version == "standard":
             self.attacks: dict[str, Attack] = {
@@ -79,8 +83,11 @@ class AutoAttack(Attack):
         robust = clean.clone()
         robust_after: dict[str, torch.Tensor] = {}
         for name, attack in self.attacks.items():
-            attack.generator = torch.Generator().manual_seed(self.seed)  # the same draws at every call
             index = robust.nonzero()[:, 0]
+            if isinstance(self.generator, PointDraws):  # each point's own stream for this attack
+                attack.generator = self.generator.derive(name).subset(index.cpu())
+            else:
+                attack.generator = torch.Generator().manual_seed(self.seed)  # the same draws at every call
             if index.numel():
                 adv = attack(x[index], y[index])
                 with torch.no_grad():

@@ -12,7 +12,8 @@ row here (docs/ARCHITECTURE.md, "Adding an attack")::
                          help="My attack (Me et al. 2026)."))
 
 Settings a row may take (``takes``): ``eps``, ``norm`` ("linf" / "l2"), ``steps`` (``--pgd-steps``), ``restarts``,
-``generator`` (the run's seeded torch.Generator) and ``seed``.
+``generator`` (the run's seeded torch.Generator, or in ``eval robustness`` a PointDraws: one random stream per
+point, advkit.attacks.randomness) and ``seed``.
 """
 
 from __future__ import annotations
@@ -91,10 +92,11 @@ for _entry in (
                 help="Targeted APGD-DLR."),
     AttackEntry("square", "advkit.attacks.square:Square", NORMS, ("eps", "norm", "generator"), default=("linf",),
                 help="Square (Andriushchenko et al. 2020): black-box, score-based."),
-    AttackEntry("autoattack", "advkit.attacks.autoattack:AutoAttack", NORMS, ("eps", "norm", "seed"),
+    AttackEntry("autoattack", "advkit.attacks.autoattack:AutoAttack", NORMS, ("eps", "norm", "seed", "generator"),
                 {"version": "standard"}, default=NORMS, help="AutoAttack (standard): APGD-CE, APGD-T, FAB-T, Square."),
     # A quick look, never the evaluation to report: torchattacks' AutoAttack() default budget (what most users run).
-    AttackEntry("autoattack-quick", "advkit.attacks.autoattack:AutoAttack", NORMS, ("eps", "norm", "seed"),
+    AttackEntry("autoattack-quick", "advkit.attacks.autoattack:AutoAttack", NORMS,
+                ("eps", "norm", "seed", "generator"),
                 {"version": "standard", "n_iter": 10}, help="AutoAttack at a QUICK budget (10 iterations for "
                 "APGD-CE, APGD-T and FAB-T, torchattacks' default; Square 5000 queries): weaker than autoattack."),
 ):

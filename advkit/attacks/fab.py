@@ -30,6 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from advkit.attacks.base import Attack
+from advkit.attacks.randomness import Draws, as_draws
 from advkit.errors import AdvkitError
 
 
@@ -123,7 +124,7 @@ def project_l2_onto_hyperplane_box(t: torch.Tensor, w: torch.Tensor, b: torch.Te
 class FAB(Attack):
     def __init__(self, model, eps: float, norm: str = "linf", n_iter: int = 100, n_target_classes: int = 9,
                  restarts: int = 1, alpha_max: float = 0.1, eta: float = 1.05, beta: float = 0.9,
-                 generator: torch.Generator | None = None, amp: bool = False):
+                 generator: torch.Generator | Draws | None = None, amp: bool = False):
         super().__init__(model, eps, targeted=False, clip=True, amp=amp, norm=norm)
         if n_iter < 1 or restarts < 1 or n_target_classes < 1:
             raise AdvkitError(f"FAB needs n_iter, restarts and n_target_classes >= 1; got {n_iter}, {restarts}, "
@@ -140,24 +141,26 @@ class FAB(Attack):
             clean_logits = self.logits(x)
         robust = clean_logits.argmax(1) == y
         n_targets = min(self.n_target_classes, clean_logits.shape[1] - 1)
+        draws = as_draws(self.generator)
         for rank in range(2, n_targets + 2):  # rank 2: the runner-up class of the clean image
             for restart in range(self.restarts):
                 index = robust.nonzero()[:, 0]
                 if index.numel() == 0:
                     return x_adv
                 target = clean_logits[index].sort(dim=1)[1][:, -rank]
-                adv, fooled = self.run_once(x[index], y[index], target, random_start=restart > 0)
+                adv, fooled = self.run_once(x[index], y[index], target, restart > 0, draws.subset(index))
                 x_adv[index[fooled]] = adv[fooled]
                 robust[index[fooled]] = False
         return x_adv
 
-    def run_once(self, x0: torch.Tensor, y: torch.Tensor, target: torch.Tensor, random_start: bool):
+    def run_once(self, x0: torch.Tensor, y: torch.Tensor, target: torch.Tensor, random_start: bool,
+                 draws: Draws | None = None):
         """(first misclassified iterate within eps, fooled) per point, after at most ``n_iter`` steps."""
         n, shape = x0.shape[0], (-1,) + (1,) * (x0.dim() - 1)
         out_adv, out_fooled = x0.clone(), torch.zeros(n, dtype=torch.bool, device=x0.device)
         x1 = x0.clone()
         if random_start:
-            u = self.draw(x0.shape).to(x0.device)
+            u = self.draw(x0.shape, draws if draws is not None else as_draws(self.generator)).to(x0.device)
             x1 = (x0 + self.eps * u / self.size(u).view(shape) * 0.5).clamp(0.0, 1.0)
         index = torch.arange(n, device=x0.device)
         for _ in range(self.n_iter):
@@ -194,9 +197,8 @@ class FAB(Attack):
         d = d.flatten(1)
         return d.abs().amax(1) if self.norm == "linf" else (d ** 2).sum(1).sqrt()
 
-    def draw(self, shape: torch.Size) -> torch.Tensor:
+    def draw(self, shape: torch.Size, draws: Draws) -> torch.Tensor:
         """A random direction: uniform in the cube (L-inf) or Gaussian (L2), as the authors draw it."""
         if self.norm == "linf":
-            u = torch.rand(shape, generator=self.generator) if self.generator is not None else torch.rand(shape)
-            return 2 * u - 1
-        return torch.randn(shape, generator=self.generator) if self.generator is not None else torch.randn(shape)
+            return 2 * draws.rand(shape) - 1
+        return draws.randn(shape)

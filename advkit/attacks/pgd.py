@@ -18,13 +18,14 @@ from __future__ import annotations
 import torch
 
 from advkit.attacks.base import Attack
+from advkit.attacks.randomness import Draws, as_draws
 from advkit.errors import AdvkitError
 
 
 class PGD(Attack):
     def __init__(self, model, eps: float, step: float | None = None, steps: int = 10, restarts: int = 1,
                  random_start: bool = True, targeted: bool = False, clip: bool = True,
-                 generator: torch.Generator | None = None, amp: bool = False):
+                 generator: torch.Generator | Draws | None = None, amp: bool = False):
         super().__init__(model, eps, targeted, clip, amp)
         if steps < 1 or restarts < 1:
             raise AdvkitError(f"PGD needs steps >= 1 and restarts >= 1; got steps={steps}, restarts={restarts}")
@@ -39,7 +40,7 @@ class PGD(Attack):
         if self.generator is None:
             noise = torch.empty_like(x).uniform_(-self.eps, self.eps)
         else:  # drawn on the CPU so a seed gives the same start on every device
-            noise = torch.rand(x.shape, generator=self.generator).to(x.device).mul_(2 * self.eps).sub_(self.eps)
+            noise = as_draws(self.generator).rand(x.shape).to(x.device).mul_(2 * self.eps).sub_(self.eps)
         return self.finish(x + noise)
 
     def run_once(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

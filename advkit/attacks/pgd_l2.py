@@ -20,6 +20,7 @@ from __future__ import annotations
 import torch
 
 from advkit.attacks.pgd import PGD
+from advkit.attacks.randomness import Draws, as_draws
 from advkit.values import check_eps
 
 TINY = 1e-10  # keeps a zero gradient or perturbation from dividing by zero (torchattacks' eps_for_division)
@@ -33,7 +34,7 @@ def l2_norms(t: torch.Tensor) -> torch.Tensor:
 class PGDL2(PGD):
     def __init__(self, model, eps: float, step: float | None = None, steps: int = 10, restarts: int = 1,
                  random_start: bool = True, targeted: bool = False, clip: bool = True,
-                 generator: torch.Generator | None = None, amp: bool = False):
+                 generator: torch.Generator | Draws | None = None, amp: bool = False):
         eps = check_eps(eps, "l2")
         # The base class checks an L-inf budget (<= 1); an L2 budget may be larger, so it is set after.
         super().__init__(model, min(eps, 1.0), 1.0, steps, restarts, random_start, targeted, clip, generator, amp)
@@ -44,10 +45,12 @@ class PGDL2(PGD):
         if not self.random_start:
             return x.clone()
         # Drawn on the CPU when seeded, so a seed gives the same start on every device.
-        direction = torch.randn(x.shape, generator=self.generator).to(x.device) if self.generator is not None \
-            else torch.randn_like(x)
-        radius = torch.rand((x.shape[0],) + (1,) * (x.dim() - 1), generator=self.generator).to(x.device) \
-            if self.generator is not None else torch.rand((x.shape[0],) + (1,) * (x.dim() - 1), device=x.device)
+        radius_shape = (x.shape[0],) + (1,) * (x.dim() - 1)
+        if self.generator is not None:
+            draws = as_draws(self.generator)
+            direction, radius = draws.randn(x.shape).to(x.device), draws.rand(radius_shape).to(x.device)
+        else:
+            direction, radius = torch.randn_like(x), torch.rand(radius_shape, device=x.device)
         return self.finish(x + direction / (l2_norms(direction) + TINY) * radius * self.eps)
 
     def project(self, x: torch.Tensor, x_adv: torch.Tensor) -> torch.Tensor:

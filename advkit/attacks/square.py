@@ -19,7 +19,7 @@ schedule, stretched to ``n_queries``; L2 windows have an odd side of at least 3)
 attacked just as well.
 
 Each point is searched on its own (its own windows, signs and pattern orientations, drawn from ``generator`` on the
-CPU; the authors' batched code shares one window per query across the batch) and stops at its first success; the
+CPU, or from the point's own stream with a PointDraws; the authors' batched code shares one window per query across the batch) and stops at its first success; the
 others get their lowest-margin image. ``targeted=True`` lowers ``max_{i != t} z_i - z_t``.
 
 Shapes: ``x`` ``[B, C, H, W]`` in [0, 1], ``y`` ``[B]`` int64 -> ``x_adv`` like ``x``, within ``eps`` of ``x``.
@@ -35,6 +35,7 @@ import math
 import torch
 
 from advkit.attacks.base import Attack
+from advkit.attacks.randomness import Draws, as_draws
 from advkit.errors import AdvkitError
 
 # The paper's schedule for 10000 queries: p halves after each of these query counts.
@@ -43,7 +44,7 @@ P_HALVINGS = (10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000)
 
 class Square(Attack):
     def __init__(self, model, eps: float, norm: str = "linf", n_queries: int = 5000, p_init: float = 0.8,
-                 restarts: int = 1, targeted: bool = False, generator: torch.Generator | None = None, amp: bool = False):
+                 restarts: int = 1, targeted: bool = False, generator: torch.Generator | Draws | None = None, amp: bool = False):
         super().__init__(model, eps, targeted=targeted, clip=True, amp=amp, norm=norm)
         if n_queries < 1 or restarts < 1 or not 0 < p_init <= 1:
             raise AdvkitError(f"Square needs n_queries >= 1, restarts >= 1 and 0 < p_init <= 1; got {n_queries}, "
@@ -60,11 +61,12 @@ class Square(Attack):
         with torch.no_grad():
             margin = self.margin(self.logits(x), y)
             best = margin.clone()
+            draws = as_draws(self.generator)
             for _ in range(self.restarts):
                 index = (best > 0).nonzero()[:, 0]
                 if index.numel() == 0:
                     break
-                adv, margin = self.run_once(x[index], y[index])
+                adv, margin = self.run_once(x[index], y[index], draws.subset(index))
                 better = margin < best[index]
                 x_adv[index[better]], best[index[better]] = adv[better], margin[better]
         return x_adv
@@ -80,28 +82,24 @@ class Square(Attack):
         progress = int(query / self.n_queries * 10000)
         return self.p_init / 2 ** sum(progress > q for q in P_HALVINGS)
 
-    def signs(self, shape: tuple[int, ...], device: torch.device) -> torch.Tensor:
-        draw = torch.randint(0, 2, shape, generator=self.generator) if self.generator is not None \
-            else torch.randint(0, 2, shape)
-        return (2.0 * draw - 1.0).to(device)
+    @staticmethod
+    def signs(shape: tuple[int, ...], device: torch.device, draws: Draws) -> torch.Tensor:
+        return (2.0 * draws.randint(2, shape) - 1.0).to(device)
 
-    def corners(self, n: int, span: int, device: torch.device) -> torch.Tensor:
-        draw = torch.randint(0, span, (n,), generator=self.generator) if self.generator is not None \
-            else torch.randint(0, span, (n,))
-        return draw.to(device)
-
-    def run_once(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def run_once(self, x: torch.Tensor, y: torch.Tensor, draws: Draws | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """(best image, its margin) per point after at most ``n_queries`` queries."""
-        x_best = self.linf_start(x) if self.norm == "linf" else self.l2_start(x)
+        draws = draws if draws is not None else as_draws(self.generator)
+        x_best = self.linf_start(x, draws) if self.norm == "linf" else self.l2_start(x, draws)
         margin = self.margin(self.logits(x_best), y)
         out_adv, out_margin = x_best.clone(), margin.clone()
         active = (margin > 0).nonzero()[:, 0]
         x_act, y_act, best_act, margin_act = x[active], y[active], x_best[active], margin[active]
+        draws_act = draws.subset(active)
         for query in range(self.n_queries):
             if active.numel() == 0:
                 break
             propose = self.linf_proposal if self.norm == "linf" else self.l2_proposal
-            x_new = propose(x_act, best_act, self.window_fraction(query))
+            x_new = propose(x_act, best_act, self.window_fraction(query), draws_act)
             margin_new = self.margin(self.logits(x_new), y_act)
             improved = margin_new < margin_act
             best_act = torch.where(improved.view(-1, 1, 1, 1), x_new, best_act)
@@ -110,25 +108,25 @@ class Square(Attack):
             if done.any():  # record the successes and stop querying for them
                 out_adv[active[done]], out_margin[active[done]] = best_act[done], margin_act[done]
                 keep = (~done).nonzero()[:, 0]
-                active, x_act, y_act = active[keep], x_act[keep], y_act[keep]
+                active, x_act, y_act, draws_act = active[keep], x_act[keep], y_act[keep], draws_act.subset(keep)
                 best_act, margin_act = best_act[keep], margin_act[keep]
         out_adv[active], out_margin[active] = best_act, margin_act
         return out_adv, out_margin
 
     # ------------------------------------------------------------------ L-infinity
-    def linf_start(self, x: torch.Tensor) -> torch.Tensor:
+    def linf_start(self, x: torch.Tensor, draws: Draws) -> torch.Tensor:
         n, c, _, w = x.shape
-        return (x + self.eps * self.signs((n, c, 1, w), x.device)).clamp(0.0, 1.0)
+        return (x + self.eps * self.signs((n, c, 1, w), x.device, draws)).clamp(0.0, 1.0)
 
-    def linf_proposal(self, x: torch.Tensor, best: torch.Tensor, p: float) -> torch.Tensor:
+    def linf_proposal(self, x: torch.Tensor, best: torch.Tensor, p: float, draws: Draws) -> torch.Tensor:
         m, c, h, w = x.shape
         side = min(max(int(round(math.sqrt(p * h * w))), 1), h, w)
-        window = self.window(m, side, h, w, x.device)
+        window = self.window(m, side, h, w, x.device, draws)
         # The window moves to a vertex of the eps ball: x +- eps, one sign per channel.
-        return torch.where(window, x + self.eps * self.signs((m, c, 1, 1), x.device), best).clamp(0.0, 1.0)
+        return torch.where(window, x + self.eps * self.signs((m, c, 1, 1), x.device, draws), best).clamp(0.0, 1.0)
 
     # ------------------------------------------------------------------ L2
-    def l2_start(self, x: torch.Tensor) -> torch.Tensor:
+    def l2_start(self, x: torch.Tensor, draws: Draws) -> torch.Tensor:
         n, c, h, w = x.shape
         side = max(h // 5, 1)
         delta = torch.zeros_like(x)
@@ -136,25 +134,26 @@ class Square(Attack):
         for top in range(first, first + side * (h // side), side):
             for left in range(first, first + side * (w // side), side):
                 tile = delta[:, :, top:top + side, left:left + side]
-                pattern = eta(side, x.device)[:tile.shape[2], :tile.shape[3]]
-                if self.draw_bits(1)[0]:  # the pattern's orientation, as the authors draw it per tile
-                    pattern = eta(side, x.device).t()[:tile.shape[2], :tile.shape[3]]
-                tile += pattern * self.signs((n, c, 1, 1), x.device)
+                # The pattern's orientation, drawn per tile as the authors do, and per image (each its own search).
+                pattern = eta(side, x.device)
+                turned = draws.randint(2, (n,)).bool().to(x.device).view(n, 1, 1)
+                pattern = torch.where(turned, pattern.t(), pattern)[:, :tile.shape[2], :tile.shape[3]]
+                tile += pattern[:, None] * self.signs((n, c, 1, 1), x.device, draws)
         return (x + self.eps * normalized(delta)).clamp(0.0, 1.0)
 
-    def l2_proposal(self, x: torch.Tensor, best: torch.Tensor, p: float) -> torch.Tensor:
+    def l2_proposal(self, x: torch.Tensor, best: torch.Tensor, p: float, draws: Draws) -> torch.Tensor:
         m, c, h, w = x.shape
         side = max(int(round(math.sqrt(p * h * w))), 3)
         side = min(side + 1 - side % 2, h, w)  # odd, so the eta pattern has a centre
         delta = best - x
-        into, out_of = self.window(m, side, h, w, x.device), self.window(m, side, h, w, x.device)
+        into, out_of = self.window(m, side, h, w, x.device, draws), self.window(m, side, h, w, x.device, draws)
         norm_into = (delta ** 2 * into).sum((2, 3), keepdim=True).sqrt()           # per channel
         norm_image = l2(delta)
         norm_both = l2(delta * (into | out_of))
         # A fresh eta pattern (random orientation per image, random sign per channel) plus the window's old content.
         pattern = eta(side, x.device)
-        fresh = torch.where(self.draw_bits(m).bool().to(x.device).view(m, 1, 1), pattern.t(), pattern)
-        new = self.place(fresh, into, side) * self.signs((m, c, 1, 1), x.device) + delta * into / (norm_into + 1e-12)
+        fresh = torch.where(draws.randint(2, (m,)).bool().to(x.device).view(m, 1, 1), pattern.t(), pattern)
+        new = self.place(fresh, into, side) * self.signs((m, c, 1, 1), x.device, draws) + delta * into / (norm_into + 1e-12)
         # Rescaled so the window holds the mass of both windows plus whatever the total budget has left.
         mass = ((self.eps ** 2 - norm_image ** 2).clamp(min=0) / c + norm_both ** 2).sqrt()
         new = new / ((new ** 2).sum((2, 3), keepdim=True).sqrt() + 1e-12) * mass
@@ -162,9 +161,10 @@ class Square(Attack):
         return (x + self.eps * normalized(delta)).clamp(0.0, 1.0)
 
     # ------------------------------------------------------------------ random draws and windows
-    def window(self, m: int, side: int, h: int, w: int, device: torch.device) -> torch.Tensor:
+    @staticmethod
+    def window(m: int, side: int, h: int, w: int, device: torch.device, draws: Draws) -> torch.Tensor:
         """A random side x side window per image, as a [m, 1, h, w] mask (every position fully inside)."""
-        top, left = self.corners(m, h - side + 1, device), self.corners(m, w - side + 1, device)
+        top, left = draws.randint(h - side + 1, (m,)).to(device), draws.randint(w - side + 1, (m,)).to(device)
         rows, cols = torch.arange(h, device=device), torch.arange(w, device=device)
         in_rows = (rows >= top[:, None]) & (rows < top[:, None] + side)
         in_cols = (cols >= left[:, None]) & (cols < left[:, None] + side)
@@ -181,9 +181,6 @@ class Square(Attack):
         full = patterns[torch.arange(m, device=window.device)[:, None, None], r[:, :, None], k[:, None, :]]
         return full[:, None] * window
 
-    def draw_bits(self, n: int) -> torch.Tensor:
-        return torch.randint(0, 2, (n,), generator=self.generator) if self.generator is not None \
-            else torch.randint(0, 2, (n,))
 
 
 def l2(delta: torch.Tensor) -> torch.Tensor:

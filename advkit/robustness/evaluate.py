@@ -4,8 +4,9 @@ survives every attack run at eps), with gradient-masking diagnostics (advkit.rob
 The attacks, their norms and which run by default are the rows of :mod:`advkit.attacks.catalog` (``norm="linf"``
 or ``"l2"``; budgets in [0, 1] pixel units). Minimum-norm attacks (CW, DeepFool) run once, and a point falls at eps
 when their perturbation fools the model with an L2 norm <= eps. Every attack is run on the points classified
-correctly without attack, in blocks whose random draws depend on where the block is, so runs split over processes
-(torchrun) or resumed after a kill give the same per-point results (:mod:`advkit.robustness.shards`).
+correctly without attack, in blocks; every point draws its random numbers from streams seeded by the point
+itself, so a point's result depends neither on the batch size nor on the other points of its batch, and runs split
+over processes (torchrun) or resumed after a kill give the same per-point results (:mod:`advkit.robustness.shards`).
 
     >>> results = evaluate_robustness(model, x, y, [0.1, 0.2, 0.3], norm="linf", seed=0)
     >>> results["robust_accuracy"]["0.3"]        # {"fgsm": 0.9, "pgd": 0.85, ..., "worst_case": 0.83}
@@ -26,9 +27,10 @@ from advkit.errors import AdvkitError
 from advkit.values import parse_eps, parse_norm
 
 
-def build_attack(name: str, model: nn.Module, eps: float, norm: str, generator: torch.Generator, seed: int = 0,
+def build_attack(name: str, model: nn.Module, eps: float, norm: str, generator, seed: int = 0,
                  pgd_steps: int = 40, restarts: int = 1):
-    """The attack object (callable ``(x, y) -> x_adv``) of catalog row ``name``, with the run's settings."""
+    """The attack object (callable ``(x, y) -> x_adv``) of catalog row ``name``, with the run's settings
+    (``generator``: a torch.Generator, or a PointDraws giving each point its own stream)."""
     if name not in ATTACKS:
         raise AdvkitError(f"unknown attack {name!r}; choose from {', '.join(ATTACKS)}")
     return ATTACKS[name].build(model, eps=eps, norm=parse_norm(norm), steps=pgd_steps, restarts=restarts,
@@ -69,12 +71,13 @@ def evaluate_robustness(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps_
     """Clean accuracy, robust accuracy per eps and attack plus the per-point worst case (``robust_points``: the
     indices of the points robust at each eps), seconds per attack and warnings.
 
-    Points are attacked in blocks of ``batch_size`` whose random draws depend on the block's place only
+    Points are attacked in blocks of ``batch_size``, each point with random draws of its own
     (:mod:`advkit.robustness.shards`; ``runner``, a BlockRunner, splits them over processes and stores them in a
     run directory). ``track`` (shaped like :func:`advkit.runtime.progress.track`: rate and ETA) runs each (eps,
     attack) pair's blocks; ``progress(label, points done, points, points/s, seconds left)`` is called after each
     block. See the module docstring."""
     from advkit.attacks import predict
+    from advkit.attacks.randomness import PointDraws
     from advkit.robustness.shards import BlockRunner, PointStore
     from advkit.robustness.specs import check_pair
 
@@ -100,9 +103,8 @@ def evaluate_robustness(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps_
                       "eps": eps_list, "attacks": names, "pgd_steps": pgd_steps, "restarts": restarts})
 
     def attack_fn(name: str, eps: float):
-        def run_block(xb: torch.Tensor, yb: torch.Tensor, block_seed: int) -> torch.Tensor:
-            generator = torch.Generator().manual_seed(block_seed)
-            attack = build_attack(name, model, eps, norm, generator, block_seed, pgd_steps, restarts)
+        def run_block(xb: torch.Tensor, yb: torch.Tensor, seeds: list[int]) -> torch.Tensor:
+            attack = build_attack(name, model, eps, norm, PointDraws(seeds), seed, pgd_steps, restarts)
             if ATTACKS[name].minimum_norm:
                 return _minimum_norms(model, xb, yb, attack)
             return ~_fooled(model, xb, yb, attack, xb.shape[0])
