@@ -102,3 +102,14 @@ def test_eval_robustness_is_independent_of_the_batch_size(tmp_path):
         results.append({k: saved[k] for k in ("robust_accuracy", "robust_points", "clean_accuracy", "warnings")})
     assert results[0] == results[1] == results[2]
     assert 0 < len(results[0]["robust_points"]["0.1"]) < len(results[0]["robust_points"]["0.05"]) < 20
+
+
+def test_a_points_result_does_not_depend_on_the_other_points_evaluated(tmp_path):
+    """Seeds name a point by its index in the data set, so --n 8 attacks digits 0-7 exactly as --n 16 does."""
+    from advkit.commands.eval_robustness import RobustnessConfig, run
+
+    runs = {n: run(RobustnessConfig(model="default", data="mnist", subset="first", n=n, eps="0.05", attacks="pgd,apgd-ce",
+                                    pgd_steps=5, batch_size=16, device="cpu"), out=str(tmp_path / f"n{n}"), quiet=True)
+            for n in (8, 16)}
+    assert runs[8]["robust_points"]["0.05"] == [p for p in runs[16]["robust_points"]["0.05"] if p < 8]
+    assert runs[8]["robust_points"]["0.05"], "no point survived: nothing was compared"

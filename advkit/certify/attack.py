@@ -58,9 +58,10 @@ def majority_vote(smooth: Smoothed, x: torch.Tensor, num: int, generator: torch.
 
 
 def attack_points(smooth: Smoothed, x_all: torch.Tensor, y_all: torch.Tensor, points: list[dict],
-                  radii: list[float], config, session=None) -> dict:
-    """SmoothAdv at every radius on ``points`` (CERTIFY's dicts, indexed into ``x_all``): empirical robust accuracy
-    beside the certified accuracy on the same points, and whether the first is never below the second."""
+                  radii: list[float], config, session=None, rows: dict[int, int] | None = None) -> dict:
+    """SmoothAdv at every radius on ``points`` (CERTIFY's dicts; a point's ``index`` is its row of ``x_all``, or
+    ``rows[index]``): empirical robust accuracy beside the certified accuracy on the same points, and whether the
+    first is never below the second."""
     group = max(1, config.batch_size // config.attack_noise)
     robust = {p["index"]: True for p in points}
     empirical, certified, violations = {}, {}, {}
@@ -72,7 +73,8 @@ def attack_points(smooth: Smoothed, x_all: torch.Tensor, y_all: torch.Tensor, po
             if not chunk:
                 continue
             index = [p["index"] for p in chunk]
-            x, y = x_all[index].to(device), y_all[index].to(device)
+            at = [rows[i] for i in index] if rows is not None else index
+            x, y = x_all[at].to(device), y_all[at].to(device)
             if r > 0:
                 gens = [smooth.generator(i, ATTACK_STREAM) for i in index]
                 x = smoothadv_pgd(smooth, x, y, r, config.attack_steps, config.attack_noise, gens)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from advkit.runtime.grids import save_figure
+
 
 def plot_certified(results: dict, path: str | Path) -> Path:
     """Certified accuracy as a function of the radius (a step curve over every point's radius) as a PNG."""
@@ -36,11 +38,7 @@ def plot_certified(results: dict, path: str | Path) -> Path:
     ax.set_title(f"sigma {results['sigma']:g}, {results['n']} points, {results['samples']} samples, "
                  f"alpha {results['alpha']:g}", fontsize=10)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def markdown_report(results: dict, figure: str | None = None) -> str:

@@ -85,18 +85,18 @@ def certify_run(config, session, mean=None, std=None) -> dict:
     from advkit.certify.report import write_report
     from advkit.data.paths import portable
     from advkit.models.loader import load_model
-    from advkit.robustness.specs import check_pair, load_data, subset_indices
+    from advkit.robustness.specs import check_pair, load_points
 
     model = load_model(config.model, session.device, mean, std)
     if config.denoiser:
         from advkit.certify.denoised import denoised_classifier, load_front
 
         model = denoised_classifier(load_front(config.denoiser, config.sigma, session.device), model).eval()
-    x_all, y_all = load_data(config.data)
-    check_pair(model, x_all[:2], y_all[:2])
-    indices = subset_indices(x_all.shape[0], config.n or None, config.seed).tolist()
+    x, y, indices = load_points(config.data, config.n or None, config.seed, config.subset)
+    check_pair(model, x[:2], y[:2])
+    indices = indices.tolist()  # each point's index in the data set: the seed of its noise
     rank, world = (session.dist.rank, session.dist.world_size) if session.dist is not None else (0, 1)
-    mine = indices[rank::world]
+    mine = list(range(rank, len(indices), world))
     smooth = Smoothed(model, config.sigma, config.batch_size, config.seed)
 
     def track(iterable, total):
@@ -104,8 +104,8 @@ def certify_run(config, session, mean=None, std=None) -> dict:
 
     began = time.perf_counter()
     store = PointFiles(session.run.path if session.run is not None else None)
-    points = certify_points(smooth, x_all[mine], y_all[mine], mine, config.n0, config.samples, config.alpha, track,
-                            store)
+    points = certify_points(smooth, x[mine], y[mine], [indices[k] for k in mine], config.n0, config.samples,
+                            config.alpha, track, store)
     seconds = time.perf_counter() - began
     order = {index: k for k, index in enumerate(indices)}
     points = sorted(gather(points, session.dist), key=lambda p: order[p["index"]])
@@ -124,8 +124,8 @@ def certify_run(config, session, mean=None, std=None) -> dict:
     if config.attack_n:
         from advkit.certify.attack import attack_points
 
-        results["empirical"] = attack_points(smooth, x_all, y_all, points[:config.attack_n], radii, config,
-                                             session)
+        rows = {index: k for k, index in enumerate(indices)}
+        results["empirical"] = attack_points(smooth, x, y, points[:config.attack_n], radii, config, session, rows)
     for r, acc in accuracy.items():
         session.echo(f"certified accuracy at radius {r}: {acc:.1%}")
     png, md = write_report(results, session.run.path)

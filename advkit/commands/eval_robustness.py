@@ -19,41 +19,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from advkit.attacks.catalog import attack_names, attacks_help
+from advkit.commands.evaluated import EvaluatedConfig
 from advkit.errors import AdvkitError
-from advkit.runtime.session import RunConfig, Session, session_for
+from advkit.runtime.session import Session, session_for
 from advkit.values import parse_eps, parse_norm
 
 RUN_DIR = True
 
 
-def _floats(text: str, option: str) -> tuple[float, ...] | None:
-    if not text:
-        return None
-    try:
-        return tuple(float(v) for v in text.split(","))
-    except ValueError:
-        raise AdvkitError(f"{option} takes numbers separated by commas (one per channel); got {text!r}") from None
-
-
 @dataclass
-class RobustnessConfig(RunConfig):
-    model: str = field(default="default", metadata={
-        "help": "default (the shipped MNIST CNN), an advkit checkpoint, a TorchScript file, torchvision:NAME, "
-                "robustbench:[DATASET/THREAT/]NAME (from $ADVKIT_DATA/robustbench) or package.module:callable."})
-    data: str = field(default="mnist", metadata={
-        "help": "mnist | fashion-mnist | cifar10 | cifar100 (test split) | imagenet:PATH (val folder; resize 256, "
-                "crop 224) | an ImageFolder folder | a .pt/.npz file with x and y."})
+class RobustnessConfig(EvaluatedConfig):
     norm: str = field(default="linf", metadata={"help": "Threat model.", "choices": ("linf", "l2")})
     eps: tuple[float, ...] = field(default=(0.1, 0.2, 0.3), metadata={
         "help": "Budgets in [0, 1] pixel units: a comma list, fractions allowed (0.1,0.2 or 8/255).", "parsed": True})
     attacks: tuple[str, ...] = field(default=(), metadata={"help": attacks_help, "parsed": True})
-    n: int = field(default=1000, metadata={"help": "Points evaluated (0: all), chosen by --subset."})
-    subset: str = field(default="random", metadata={
-        "help": "Which --n points: random (torch.randperm seeded by --seed) | first (RobustBench's protocol) | "
-                "robustbench (CIFAR: the first n; imagenet:PATH: RobustBench's fixed 5,000-image list) | a list "
-                "file of wnid/filename lines (imagenet:PATH)."})
-    mean: str = field(default="", metadata={"help": "Per-channel mean the model expects (wraps it in Normalized)."})
-    std: str = field(default="", metadata={"help": "Per-channel std the model expects (with --mean)."})
     batch_size: int = field(default=500, metadata={"help": "Attack batch size."})
     pgd_steps: int = field(default=40, metadata={"help": "PGD steps."})
     restarts: int = field(default=1, metadata={"help": "Random restarts of PGD and APGD."})
@@ -65,9 +44,9 @@ class RobustnessConfig(RunConfig):
         self.norm = parse_norm(self.norm)
         self.eps = parse_eps(self.eps, self.norm)
         self.attacks = tuple(attack_names(self.attacks, self.norm)) if self.attacks else ()
-        if self.n < 0 or self.batch_size < 1 or self.pgd_steps < 1 or self.restarts < 1:
-            raise AdvkitError("--n must be >= 0; --batch-size, --pgd-steps and --restarts positive")
-        _floats(self.mean, "--mean"), _floats(self.std, "--std")
+        super().__post_init__()
+        if self.batch_size < 1 or self.pgd_steps < 1 or self.restarts < 1:
+            raise AdvkitError("--batch-size, --pgd-steps and --restarts must be positive")
 
 
 CONFIG = RobustnessConfig
@@ -81,13 +60,13 @@ def run(config: RobustnessConfig, session: Session | None = None, resume: str | 
     from advkit.models.loader import load_model
     from advkit.runtime.amp import ChannelsLastInputs, has_conv2d
     from advkit.robustness.shards import BlockRunner, PointStore, is_out_of_memory
-    from advkit.robustness.specs import load_data, subset_description
+    from advkit.robustness.specs import load_points, subset_description
 
     with session_for("eval-robustness", config, session, resume=resume, **session_options) as session:
-        model = load_model(config.model, session.device, _floats(config.mean, "--mean"), _floats(config.std, "--std"))
+        model = load_model(config.model, session.device, *config.normalization())
         if config.channels_last and has_conv2d(model):
             model = ChannelsLastInputs(model).eval()
-        x, y = load_data(config.data, config.n or None, config.seed, config.subset)
+        x, y, indices = load_points(config.data, config.n or None, config.seed, config.subset)
         subset = subset_description(config.data, config.n, config.seed, config.subset, x.shape[0])
         store = PointStore(session.run.path if session.run is not None else None, writer=session.is_main)
         batch_size, halved = config.batch_size, []
@@ -96,7 +75,8 @@ def run(config: RobustnessConfig, session: Session | None = None, resume: str | 
             runner = BlockRunner(store, session.dist, batch_size, config.seed, track=session.track)
             try:
                 results = evaluate_robustness(model, x, y, config.eps, config.attacks or None, config.norm, batch_size,
-                                              config.seed, config.pgd_steps, config.restarts, runner=runner)
+                                              config.seed, config.pgd_steps, config.restarts, runner=runner,
+                                              indices=indices)
                 break
             except Exception as e:  # noqa: BLE001 - only out-of-memory is retried, at half the batch
                 if not is_out_of_memory(e) or batch_size == 1 or runner.world > 1:

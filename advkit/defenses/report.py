@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from advkit.defenses.evaluate import ADAPTIVE
+from advkit.runtime.grids import save_figure
 
 
 def plot_accuracy(results: dict, path: str | Path, title: str = "") -> Path:
@@ -29,11 +30,7 @@ def plot_accuracy(results: dict, path: str | Path, title: str = "") -> Path:
     ax.set_title(title or f"defended accuracy, {results['n']} points", fontsize=10)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def markdown_report(results: dict, title: str = "", figure: str | None = None) -> str:

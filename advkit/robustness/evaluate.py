@@ -67,11 +67,13 @@ def _minimum_norms(model, x, y, attack) -> torch.Tensor:
 def evaluate_robustness(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps_list, attacks=None,
                         norm: str = "linf", batch_size: int = 500, seed: int = 0, pgd_steps: int = 40,
                         restarts: int = 1, diagnostics: bool = True, progress: Callable[..., None] | None = None,
-                        track: Callable | None = None, runner=None) -> dict:
+                        track: Callable | None = None, runner=None, indices=None) -> dict:
     """Clean accuracy, robust accuracy per eps and attack plus the per-point worst case (``robust_points``: the
     indices of the points robust at each eps), seconds per attack and warnings.
 
-    Points are attacked in blocks of ``batch_size``, each point with random draws of its own
+    Points are attacked in blocks of ``batch_size``, each point with random draws of its own, seeded by its
+    ``indices`` entry (its index in the data set, :func:`advkit.robustness.specs.load_points`; default: its position
+    in ``x``)
     (:mod:`advkit.robustness.shards`; ``runner``, a BlockRunner, splits them over processes and stores them in a
     run directory). ``track`` (shaped like :func:`advkit.runtime.progress.track`: rate and ETA) runs each (eps,
     attack) pair's blocks; ``progress(label, points done, points, points/s, seconds left)`` is called after each
@@ -98,6 +100,9 @@ def evaluate_robustness(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps_
     idx = correct.nonzero().squeeze(1)
     xc, yc = x[idx], y[idx]
     n = x.shape[0]
+    indices = torch.arange(n) if indices is None else torch.as_tensor(indices).cpu().long()
+    if indices.shape != (n,):
+        raise AdvkitError(f"indices must name each of the {n} points once; got shape {tuple(indices.shape)}")
     runner.store.pin({"n": n, "labels": hashlib.sha256(y.cpu().numpy().tobytes()).hexdigest()[:16],
                       "correct": idx.tolist(), "batch_size": runner.batch_size, "seed": seed, "norm": norm,
                       "eps": eps_list, "attacks": names, "pgd_steps": pgd_steps, "restarts": restarts})
@@ -114,7 +119,7 @@ def evaluate_robustness(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps_
     for name in names:
         if ATTACKS[name].minimum_norm:  # run once for every eps
             began = time.perf_counter()
-            minimum_norms[name] = runner.run("any", name, idx, xc, yc, attack_fn(name, 0.0))
+            minimum_norms[name] = runner.run("any", name, indices[idx], xc, yc, attack_fn(name, 0.0))
             seconds[name] = time.perf_counter() - began
 
     table: dict[str, dict[str, float]] = {}
@@ -129,7 +134,7 @@ def evaluate_robustness(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps_
             elif eps == 0:
                 survived[name] = torch.ones(xc.shape[0], dtype=torch.bool)
             else:
-                survived[name] = runner.run(key, name, idx, xc, yc, attack_fn(name, eps)).bool()
+                survived[name] = runner.run(key, name, indices[idx], xc, yc, attack_fn(name, eps)).bool()
                 seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - began
         worst = torch.ones(xc.shape[0], dtype=torch.bool)
         for flags in survived.values():

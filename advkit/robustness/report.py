@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from advkit.runtime.grids import save_figure
+
 
 def plot_robust_accuracy(results: dict, path: str | Path, title: str = "") -> Path:
     """Robust accuracy against eps (eps 0: clean accuracy) for each attack and the worst case, as a PNG."""
@@ -35,11 +37,7 @@ def plot_robust_accuracy(results: dict, path: str | Path, title: str = "") -> Pa
     ax.legend(fontsize=8)
     ax.set_title(title or f"robust accuracy, {results['n']} points", fontsize=10)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def markdown_report(results: dict, title: str = "", figure: str | None = None, subset: str = "") -> str:

@@ -28,6 +28,14 @@ SUBSETS = ("random", "first", "robustbench")  # how --n picks its points (load_d
 def load_data(spec: str, n: int | None = None, seed: int = 0, subset: str = "random") -> tuple[torch.Tensor, torch.Tensor]:
     """``(x [N, C, H, W] float32 in [0, 1], y [N] int64)``; ``n`` points of it (None/0: all) chosen by ``subset``
     (:data:`SUBSETS`, :func:`subset_description`)."""
+    x, y, _ = load_points(spec, n, seed, subset)
+    return x, y
+
+
+def load_points(spec: str, n: int | None = None, seed: int = 0, subset: str = "random"
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """:func:`load_data`'s points and each one's index in the whole data set (with an ImageNet list: in the list),
+    which names the point whatever the subset: the seed of its random draws (eval robustness, certify)."""
     if subset not in SUBSETS and not (spec.startswith("imagenet:") and Path(subset).is_file()):
         raise AdvkitError(f"--subset must be one of {', '.join(SUBSETS)} (or, with imagenet:PATH, a list file); got {subset!r}")
     if n is not None and n < 0:
@@ -38,7 +46,7 @@ def load_data(spec: str, n: int | None = None, seed: int = 0, subset: str = "ran
         listed = subset not in ("random", "first")
         samples = imagenet_samples(spec.split(":", 1)[1], subset if listed else None)
         keep = subset_indices(len(samples), n, seed, "first" if listed else subset)
-        return _checked(*load_samples([samples[i] for i in keep.tolist()]), spec)
+        return (*_checked(*load_samples([samples[i] for i in keep.tolist()]), spec), keep)
     if spec in NAMED_DATA:
         from advkit.data import load_dataset
 
@@ -57,7 +65,7 @@ def load_data(spec: str, n: int | None = None, seed: int = 0, subset: str = "ran
                               "nor an existing .pt/.npz file")
     x, y = _checked(x, y, spec)
     keep = subset_indices(x.shape[0], n, seed, "first" if subset == "robustbench" else subset)
-    return (x[keep], y[keep]) if keep.shape[0] < x.shape[0] else (x, y)
+    return (x[keep], y[keep], keep) if keep.shape[0] < x.shape[0] else (x, y, keep)
 
 
 def subset_indices(total: int, n: int | None, seed: int = 0, subset: str = "random") -> torch.Tensor:

@@ -1,8 +1,9 @@
-"""Image grids for viewing: torchvision's ``save_image``, with small images enlarged (nearest neighbour, so no
-pixel is invented) until the grid is at least ``min_size`` pixels wide: 16 MNIST digits make a 122 px grid,
-too small to read on a screen.
+"""Pictures a run writes: image grids for viewing (torchvision's ``save_image``, with small images enlarged by
+nearest neighbour, so no pixel is invented, until the grid is at least ``min_size`` pixels wide: 16 MNIST digits
+make a 122 px grid, too small to read on a screen) and matplotlib figures (written whole or not at all).
 
     >>> save_grid(samples, run.images / "step-00001000.png", nrow=4)     # samples [16, 1, 28, 28] -> 488+ px
+    >>> save_figure(fig, run.path / "robustness.png")
 """
 
 from __future__ import annotations
@@ -23,3 +24,21 @@ def save_grid(images: torch.Tensor, path: str | Path, nrow: int, min_size: int =
         images = torch.nn.functional.interpolate(images.float(), scale_factor=scale, mode="nearest")
     save_image(images.clamp(0, 1), path, nrow=nrow, padding=padding * scale)
     return Path(path)
+
+
+def save_figure(fig, path: str | Path) -> Path:
+    """Write a matplotlib figure (its folder made, through a temporary file renamed once whole) and close it."""
+    import os
+
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.stem}.tmp{path.suffix}")  # the suffix tells matplotlib the format
+    try:
+        fig.savefig(temp)
+        os.replace(temp, path)
+    finally:
+        plt.close(fig)
+        temp.unlink(missing_ok=True)
+    return path
