@@ -22,20 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def resnet_points(n: int, width: int, folder: Path) -> tuple[str, torch.Tensor, torch.Tensor]:
     """N 32x32x3 crops of scikit-image's photos (4x downsampled), labelled by the ResNet's own predictions."""
-    import skimage.data
-    from torchvision.transforms.v2.functional import resize
+    from victims import photo_crops, resnet18_cifar
 
-    from victims import resnet18_cifar
-
-    photos = [torch.from_numpy(getattr(skimage.data, k)()).permute(2, 0, 1).float() / 255
-              for k in ("astronaut", "coffee", "chelsea", "rocket")]
-    crops = []
-    for i in range(n):
-        photo = photos[i % 4]
-        top = (i // 4 * 37) % (photo.shape[1] - 128)
-        left = (i // 4 * 53) % (photo.shape[2] - 128)
-        crops.append(resize(photo[:, top:top + 128, left:left + 128], [32, 32], antialias=True).clamp(0, 1))
-    x = (torch.stack(crops) * 255).round().to(torch.uint8)  # stored as 8-bit images, as the command reads them
+    x = photo_crops(n)  # stored as 8-bit images, as the command reads them
     with torch.no_grad():
         y = resnet18_cifar(width).eval()(x.float() / 255).argmax(1)
     path = folder / "resnet_points.pt"
@@ -80,7 +69,7 @@ def whole_command(args) -> None:
     folder = Path(tempfile.mkdtemp(prefix="bench-aa-"))
     bench = Bench("autoattack whole command", data=(
         f"MNIST CNN (shipped): first {args.n} official MNIST test digits, eps {args.eps:g}; ResNet-18 (CIFAR variant, "
-        f"width {args.resnet_width}, seed-0 weights): {args.resnet_n} 32x32x3 crops of scikit-image photos labelled "
+        f"width {args.resnet_width}, seed-0 weights, batch-norm statistics of 256 photo crops): {args.resnet_n} 32x32x3 crops of scikit-image photos labelled "
         f"by the model, eps {args.resnet_eps:.4g}; L-inf, one thread, CPU time; load average before "
         f"{load[0]:.1f}/{load[1]:.1f}"))
     path, rx, ry = resnet_points(args.resnet_n, args.resnet_width, folder)

@@ -3,27 +3,61 @@ runs still going or interrupted: the same table results.json gives at the end, o
 run are certified in the order of its seeded subset, so the first k done are a random sample of the test set.
 
     python scripts/certify_summary.py runs/cert-gauss-s0 runs/cert-gauss-s1
+    python scripts/certify_summary.py --markdown "Gaussian CNN=runs/cert-gauss-s0,runs/cert-gauss-s1" \\
+        "shipped CNN + MSE denoiser=runs/cert-den-mse"
+
+``--markdown``: one table row per ``LABEL=RUN[,RUN...]`` (the runs of one recipe at several training seeds):
+certified accuracy at r = 0, 0.25, 0.5, 0.75 as mean +- std over the runs (sample std, n - 1), and how many
+points each run has certified. The tables of docs/results/certify.md and the README come from this command.
 """
 
 from __future__ import annotations
 
 import json
+import statistics
 import sys
 from pathlib import Path
 
 from advkit.certify.runner import report_radii
 from advkit.certify.smoothing import certified_accuracy
 
+RADII = ("0", "0.25", "0.5", "0.75")
 
-def summary(run: Path) -> str:
+
+def table(run: Path) -> tuple[dict, dict[str, float], int]:
+    """(config, certified accuracy per radius key, points done)."""
     config = json.loads((run / "config.json").read_text())
     points = [json.loads(p.read_text()) for p in sorted((run / "points").glob("*.json"))]
     radii = report_radii(config["samples"], config["alpha"], config["sigma"], config.get("radius_step", 0.25))
-    table = certified_accuracy(points, radii)
-    cells = ", ".join(f"r={r}: {acc:.1%}" for r, acc in table.items())
-    return f"{run.name}: {len(points)} of {config['n']} points, sigma {config['sigma']}, {config['samples']} samples: {cells}"
+    return config, certified_accuracy(points, radii), len(points)
+
+
+def summary(run: Path) -> str:
+    config, accuracy, done = table(run)
+    cells = ", ".join(f"r={r}: {acc:.1%}" for r, acc in accuracy.items())
+    return f"{run.name}: {done} of {config['n']} points, sigma {config['sigma']}, {config['samples']} samples: {cells}"
+
+
+def markdown_row(label: str, runs: list[Path]) -> str:
+    tables = [table(run) for run in runs]
+    cells = []
+    for r in RADII:
+        values = [100 * accuracy.get(r, 0.0) for _, accuracy, _ in tables]
+        spread = f" +- {statistics.stdev(values):.1f}" if len(values) > 1 else ""
+        cells.append(f"{statistics.mean(values):.1f}%{spread}")
+    done = " / ".join(f"{count} of {config['n']}" for config, _, count in tables)
+    samples = {config["samples"] for config, _, _ in tables}
+    return f"| {label} | {len(runs)} | {done} | {', '.join(f'{s:,}' for s in sorted(samples))} | " + " | ".join(cells) + " |"
 
 
 if __name__ == "__main__":
-    for folder in sys.argv[1:]:
-        print(summary(Path(folder)))
+    args = sys.argv[1:]
+    if args[:1] == ["--markdown"]:
+        print("| base classifier | runs | points certified | samples | r = 0 | r = 0.25 | r = 0.5 | r = 0.75 |")
+        print("|---|---|---|---|---|---|---|---|")
+        for spec in args[1:]:
+            label, _, runs = spec.partition("=")
+            print(markdown_row(label, [Path(r) for r in runs.split(",")]))
+    else:
+        for folder in args:
+            print(summary(Path(folder)))
