@@ -35,6 +35,15 @@ def machine() -> str:
     return f"CPU only, {os.cpu_count()} cores ({platform.processor() or platform.machine()})"
 
 
+def shown_path(spec: str) -> str:
+    """A model or file spec as RESULTS.md may record it: relative to the working directory or the data root, else
+    its last three path parts (never this machine's absolute path)."""
+    from advkit.data.paths import portable
+
+    shown = portable(spec)
+    return ".../" + "/".join(Path(shown).parts[-3:]) if Path(shown).is_absolute() else shown
+
+
 def peak_rss_mb() -> float:
     """Peak resident memory of this process (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import Bench, add_victim_options, model_and_mnist_points, timed  # noqa: E402
+from _common import Bench, add_victim_options, model_and_mnist_points, shown_path, timed  # noqa: E402
 
 
 def main() -> None:
@@ -49,7 +49,7 @@ def main() -> None:
             out.append(predict(net, attack(xb, yb))[0] == yb)
         return torch.cat(out)
 
-    model_name = "shipped MNIST CNN" if args.model == "default" else args.model
+    model_name = "shipped MNIST CNN" if args.model == "default" else shown_path(args.model)
     bench = Bench("apgd-vs-pgd", data=f"{test.source}, first {args.n} (L-inf), model {model_name}, device {device}")
     bench.row("clean accuracy", 100 * (predict(net, x)[0] == y).float().mean().item(), unit=" %")
     pgd_label = f"PGD-{args.pgd_steps} x {args.pgd_restarts} restarts"

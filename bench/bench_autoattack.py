@@ -40,7 +40,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import Bench, add_victim_options, model_and_mnist_points, timed  # noqa: E402
+from _common import Bench, add_victim_options, model_and_mnist_points, shown_path, timed  # noqa: E402
 
 
 def main() -> None:
@@ -73,7 +73,7 @@ def main() -> None:
             return (net(images).argmax(1) == y).float().mean().item()
 
     bench = Bench("autoattack", data=f"{test.source}, first {args.n}, eps {args.eps} (L-inf), "
-                                     f"model {'shipped MNIST CNN' if args.model == 'default' else args.model}, "
+                                     f"model {'shipped MNIST CNN' if args.model == 'default' else shown_path(args.model)}, "
                                      f"device {device}")
     bench.row("clean accuracy", 100 * accuracy(x), unit=" %")
     budgets = ("default", "paper") if args.budget == "both" else (args.budget,)

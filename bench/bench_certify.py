@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import Bench, interleaved  # noqa: E402
+from _common import Bench, interleaved, shown_path  # noqa: E402
 
 
 def main() -> None:
@@ -63,7 +63,7 @@ def main() -> None:
         smooth.counts(point, args.images, smooth.generator(0))
 
     seconds = interleaved({"reference": reference, "advkit": ours}, repeats=args.repeats)
-    what = f"{args.model}" + (f" + denoiser {args.denoiser}" if args.denoiser else "")
+    what = shown_path(args.model) + (f" + denoiser {shown_path(args.denoiser)}" if args.denoiser else "")
     bench = Bench("certify", data=f"one official MNIST test image x {args.images} noisy copies (sigma {args.sigma}), "
                                   f"batch {args.batch_size}, {what}, device {device}, {args.threads} thread(s)")
     bench.row("model inference (reference)", args.images / seconds["reference"], unit=" img/s")

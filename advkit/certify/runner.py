@@ -128,5 +128,6 @@ def certify_run(config, session, mean=None, std=None) -> dict:
         results["empirical"] = attack_points(smooth, x, y, points[:config.attack_n], radii, config, session, rows)
     for r, acc in accuracy.items():
         session.echo(f"certified accuracy at radius {r}: {acc:.1%}")
-    png, md = write_report(results, session.run.path)
+    # rank 0 writes the report (every rank holds the same gathered results)
+    png, md = write_report(results, session.run.path) if session.is_main else ("", "")
     return {**results, "figure": str(png), "report": str(md)}

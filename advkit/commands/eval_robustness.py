@@ -93,7 +93,8 @@ def run(config: RobustnessConfig, session: Session | None = None, resume: str | 
 
         results["processes"] = runner.world
         results["model_card"] = model_card(results, portable(config.model), config.data, subset)
-        png, md = write_report(results, session.run.path, portable(f"{config.model} on {config.data} ({config.norm})"),
-                               subset)
+        title = portable(f"{config.model} on {config.data} ({config.norm})")
+        # rank 0 writes the report (every rank holds the same gathered results)
+        png, md = write_report(results, session.run.path, title, subset) if session.is_main else ("", "")
         return {**results, "model": config.model, "data": config.data, "subset": subset, "figure": str(png),
                 "report": str(md)}

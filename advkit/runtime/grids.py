@@ -29,16 +29,22 @@ def save_grid(images: torch.Tensor, path: str | Path, nrow: int, min_size: int =
 def save_figure(fig, path: str | Path) -> Path:
     """Write a matplotlib figure (its folder made, through a temporary file renamed once whole) and close it."""
     import os
+    import tempfile
 
     import matplotlib.pyplot as plt
 
+    from advkit.runtime.checkpoint import file_mode
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.stem}.tmp{path.suffix}")  # the suffix tells matplotlib the format
+    # A temporary name of its own (two writers never share one); the suffix tells matplotlib the format.
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+    os.close(fd)
+    os.chmod(temp, file_mode())  # as open() would make it, not mkstemp's owner-only 0600
     try:
         fig.savefig(temp)
         os.replace(temp, path)
     finally:
         plt.close(fig)
-        temp.unlink(missing_ok=True)
+        Path(temp).unlink(missing_ok=True)
     return path
