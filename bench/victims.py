@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 
-def photo_crops(n: int, offset: int = 0) -> torch.Tensor:
+def photo_crops(n: int) -> torch.Tensor:
     """[n, 3, 32, 32] 8-bit crops (128 px, 4x downsampled) of scikit-image's four colour photos, in a fixed order."""
     import skimage.data
     from torchvision.transforms.v2.functional import resize
@@ -29,7 +29,7 @@ def photo_crops(n: int, offset: int = 0) -> torch.Tensor:
     photos = [torch.from_numpy(getattr(skimage.data, k)()).permute(2, 0, 1).float() / 255
               for k in ("astronaut", "coffee", "chelsea", "rocket")]
     crops = []
-    for i in range(offset, offset + n):
+    for i in range(n):
         photo = photos[i % 4]
         top = (i // 4 * 37) % (photo.shape[1] - 128)
         left = (i // 4 * 53) % (photo.shape[2] - 128)

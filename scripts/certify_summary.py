@@ -42,7 +42,10 @@ def markdown_row(label: str, runs: list[Path]) -> str:
     tables = [table(run) for run in runs]
     cells = []
     for r in RADII:
-        values = [100 * accuracy.get(r, 0.0) for _, accuracy, _ in tables]
+        if any(r not in accuracy for _, accuracy, _ in tables):  # beyond what the samples can certify
+            cells.append("-")
+            continue
+        values = [100 * accuracy[r] for _, accuracy, _ in tables]
         spread = f" +- {statistics.stdev(values):.1f}" if len(values) > 1 else ""
         cells.append(f"{statistics.mean(values):.1f}%{spread}")
     done = " / ".join(f"{count} of {config['n']}" for config, _, count in tables)

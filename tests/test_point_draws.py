@@ -41,7 +41,8 @@ def test_point_draws_are_uniform():
 def test_generator_arguments():
     g = torch.Generator().manual_seed(0)
     assert isinstance(as_draws(g), BatchDraws) and isinstance(as_draws(None), BatchDraws)
-    assert torch.equal(as_draws(torch.Generator().manual_seed(3)).rand((2, 3)), torch.rand((2, 3), generator=torch.Generator().manual_seed(3)))
+    reference = torch.rand((2, 3), generator=torch.Generator().manual_seed(3))
+    assert torch.equal(as_draws(torch.Generator().manual_seed(3)).rand((2, 3)), reference)
     with pytest.raises(AdvkitError, match="generator must be"):
         as_draws(3)
 
@@ -65,7 +66,7 @@ ATTACKS = {
     "pgd-l2": lambda m, d: PGDL2(m, 0.5, steps=5, generator=d),
     "apgd-ce": lambda m, d: APGD(m, 0.03, n_iter=10, restarts=2, generator=d),
     "apgd-t-l2": lambda m, d: APGDT(m, 0.3, norm="L2", n_iter=5, n_target_classes=3, generator=d),
-    "fab": lambda m, d: FAB(m, 0.05, n_iter=5, restarts=2, n_target_classes=2, generator=d),
+    "fab": lambda m, d: FAB(m, 0.01, n_iter=5, restarts=3, n_target_classes=2, generator=d),
     "square": lambda m, d: Square(m, 0.05, n_queries=100, generator=d),
     "square-l2": lambda m, d: Square(m, 0.5, norm="L2", n_queries=60, generator=d),
     "autoattack": lambda m, d: AutoAttack(m, 0.03, n_iter=5, n_target_classes=3, n_queries=60, generator=d),
@@ -73,7 +74,17 @@ ATTACKS = {
 
 
 @pytest.mark.parametrize("name", sorted(ATTACKS))
-def test_attacks_with_point_draws_do_not_depend_on_the_batch(name):
+def test_attacks_with_point_draws_do_not_depend_on_the_batch(name, monkeypatch):
+    drawn = []  # every random draw's rows, to show the attack drew (FAB draws only on restarts)
+    for cls in (BatchDraws, PointDraws):
+        for method in ("rand", "randn", "randint"):
+            original = getattr(cls, method)
+
+            def spy(self, *args, _original=original):
+                out = _original(self, *args)
+                drawn.append(out.shape[0])
+                return out
+            monkeypatch.setattr(cls, method, spy)
     model = TinyNet()
     x = torch.rand(9, 1, 12, 12, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
@@ -86,7 +97,8 @@ def test_attacks_with_point_draws_do_not_depend_on_the_batch(name):
         assert torch.equal(torch.cat(parts), whole), f"{name}: batch size {batch} changed a point's attack"
     reversed_order = ATTACKS[name](model, PointDraws(seeds[::-1]))(x.flip(0), y.flip(0))
     assert torch.equal(reversed_order.flip(0), whole)
-    if name != "fab":  # FAB draws only on restarts, which a point fooled by its first run never reaches
+    assert sum(drawn) > 0, f"{name} drew no random numbers: nothing was tested"
+    if name != "fab":  # FAB returns the input for points it cannot fool, so other draws may change nothing
         other = ATTACKS[name](model, PointDraws([point_seed(1, name, i) for i in range(9)]))(x, y)
         assert not torch.equal(other, whole), f"{name}: the draws did not matter (nothing was tested)"
 
@@ -97,19 +109,28 @@ def test_eval_robustness_is_independent_of_the_batch_size(tmp_path):
     results = []
     for batch in (3, 7, 20):
         saved = run(RobustnessConfig(model="default", data="mnist", subset="first", n=20, eps="0.05,0.1",
-                             attacks="pgd,apgd-ce,apgd-t", pgd_steps=5, batch_size=batch, device="cpu"),
+                             attacks="pgd,apgd-ce", pgd_steps=5, batch_size=batch, device="cpu"),
             out=str(tmp_path / f"batch{batch}"), quiet=True)
         results.append({k: saved[k] for k in ("robust_accuracy", "robust_points", "clean_accuracy", "warnings")})
     assert results[0] == results[1] == results[2]
     assert 0 < len(results[0]["robust_points"]["0.1"]) < len(results[0]["robust_points"]["0.05"]) < 20
 
 
-def test_a_points_result_does_not_depend_on_the_other_points_evaluated(tmp_path):
-    """Seeds name a point by its index in the data set, so --n 8 attacks digits 0-7 exactly as --n 16 does."""
-    from advkit.commands.eval_robustness import RobustnessConfig, run
+def test_points_are_seeded_by_their_index_in_the_data_not_their_place():
+    """evaluate_robustness seeds each point by its ``indices`` entry: the same points in another order (and so in
+    other blocks and batch positions), with their indices, give each point the same result."""
+    from advkit.attacks import predict
+    from advkit.models.loader import load_model
+    from advkit.robustness.evaluate import evaluate_robustness
+    from advkit.robustness.specs import load_points
 
-    runs = {n: run(RobustnessConfig(model="default", data="mnist", subset="first", n=n, eps="0.05", attacks="pgd,apgd-ce",
-                                    pgd_steps=5, batch_size=16, device="cpu"), out=str(tmp_path / f"n{n}"), quiet=True)
-            for n in (8, 16)}
-    assert runs[8]["robust_points"]["0.05"] == [p for p in runs[16]["robust_points"]["0.05"] if p < 8]
-    assert runs[8]["robust_points"]["0.05"], "no point survived: nothing was compared"
+    model = load_model("default", "cpu")
+    x, y, index = load_points("mnist", n=16, seed=0)
+    assert index.tolist() != list(range(16))  # a random subset: indices name points of the whole test set
+    order = torch.randperm(16, generator=torch.Generator().manual_seed(5))
+    common = dict(eps_list=[0.1], attacks=["pgd", "apgd-ce"], batch_size=5, pgd_steps=5, diagnostics=False)
+    straight = evaluate_robustness(model, x, y, indices=index, **common)
+    shuffled = evaluate_robustness(model, x[order], y[order], indices=index[order], **common)
+    robust = {int(index[p]) for p in straight["robust_points"]["0.1"]}
+    assert robust == {int(index[order][p]) for p in shuffled["robust_points"]["0.1"]}
+    assert 0 < len(robust) < int((predict(model, x)[0] == y).sum()), "nothing survived or nothing fell: no test"

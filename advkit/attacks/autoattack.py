@@ -82,6 +82,9 @@ class AutoAttack(Attack):
             clean = self.logits(x).argmax(1) == y if x.shape[0] else torch.zeros_like(y, dtype=torch.bool)
         robust = clean.clone()
         robust_after: dict[str, torch.Tensor] = {}
+        if isinstance(self.generator, PointDraws) and len(self.generator) != x.shape[0]:
+            raise AdvkitError(f"AutoAttack was given per-point draws for {len(self.generator)} points but called on "
+                              f"{x.shape[0]}: make one PointDraws per call, with one seed per point")
         for name, attack in self.attacks.items():
             index = robust.nonzero()[:, 0]
             if isinstance(self.generator, PointDraws):  # each point's own stream for this attack

@@ -77,12 +77,14 @@ class _Streams:
             self.generators[row] = torch.Generator().manual_seed(self.seeds[row])
         return self.generators[row]
 
-    def uniform(self, rows: torch.Tensor, k: int) -> torch.Tensor:
-        """[len(rows), k] float64 uniforms in [0, 1): the next k numbers of each row's stream."""
+    def uniform(self, rows: torch.Tensor, k: int, large_dtype: torch.dtype = torch.float64) -> torch.Tensor:
+        """[len(rows), k] uniforms in [0, 1): the next k numbers of each row's stream (float64 from the buffer;
+        a large draw, a random start, comes straight from the generator in ``large_dtype``)."""
         size = self.buffer.shape[1]
-        if k > size // 4:  # large draws (a random start): straight from the generator
-            return torch.stack([torch.rand(k, generator=self.generator(r), dtype=torch.float64) for r in rows.tolist()]) \
-                if rows.numel() else torch.zeros(0, k, dtype=torch.float64)
+        if k > size // 4:
+            if not rows.numel():
+                return torch.zeros(0, k, dtype=large_dtype)
+            return torch.stack([torch.rand(k, generator=self.generator(r), dtype=large_dtype) for r in rows.tolist()])
         for r in rows[self.used[rows] + k > size].tolist():
             left = self.buffer[r, self.used[r]:].clone()
             fresh = torch.rand(size - left.numel(), generator=self.generator(r), dtype=torch.float64)
@@ -120,7 +122,9 @@ class PointDraws:
 
     def rand(self, shape: Sequence[int]) -> torch.Tensor:
         k = self._per_row(shape)
-        return self.streams.uniform(self.rows, k).float().clamp_(max=_BELOW_ONE).view(tuple(shape))
+        # float32 straight from the generator for large draws: an ImageNet batch's start in float64 would double it
+        uniform = self.streams.uniform(self.rows, k, large_dtype=torch.float32)
+        return uniform.float().clamp_(max=_BELOW_ONE).view(tuple(shape))
 
     def randint(self, high: int, shape: Sequence[int]) -> torch.Tensor:
         k = self._per_row(shape)
@@ -135,7 +139,10 @@ class PointDraws:
 
     def subset(self, index: torch.Tensor) -> "PointDraws":
         """The draws of points ``index`` of this batch (their streams, shared: drawing advances them here too)."""
-        return PointDraws((), _streams=self.streams, _rows=self.rows[torch.as_tensor(index).cpu().long()])
+        index = torch.as_tensor(index).cpu()
+        if index.dtype == torch.bool:
+            raise AdvkitError("draws.subset takes point indices, not a mask: pass mask.nonzero()[:, 0]")
+        return PointDraws((), _streams=self.streams, _rows=self.rows[index.long()])
 
     def derive(self, name: str) -> "PointDraws":
         """Fresh streams for another attack on the same points (AutoAttack's members): seeded by (point, name)."""

@@ -19,8 +19,8 @@ schedule, stretched to ``n_queries``; L2 windows have an odd side of at least 3)
 attacked just as well.
 
 Each point is searched on its own (its own windows, signs and pattern orientations, drawn from ``generator`` on the
-CPU, or from the point's own stream with a PointDraws; the authors' batched code shares one window per query across the batch) and stops at its first success; the
-others get their lowest-margin image. ``targeted=True`` lowers ``max_{i != t} z_i - z_t``.
+CPU, or from the point's own stream with a PointDraws; the authors' batched code shares one window per query across
+the batch) and stops at its first success; the others get their lowest-margin image. ``targeted=True`` lowers ``max_{i != t} z_i - z_t``.
 
 Shapes: ``x`` ``[B, C, H, W]`` in [0, 1], ``y`` ``[B]`` int64 -> ``x_adv`` like ``x``, within ``eps`` of ``x``.
 
@@ -44,7 +44,8 @@ P_HALVINGS = (10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000)
 
 class Square(Attack):
     def __init__(self, model, eps: float, norm: str = "linf", n_queries: int = 5000, p_init: float = 0.8,
-                 restarts: int = 1, targeted: bool = False, generator: torch.Generator | Draws | None = None, amp: bool = False):
+                 restarts: int = 1, targeted: bool = False, generator: torch.Generator | Draws | None = None,
+                 amp: bool = False):
         super().__init__(model, eps, targeted=targeted, clip=True, amp=amp, norm=norm)
         if n_queries < 1 or restarts < 1 or not 0 < p_init <= 1:
             raise AdvkitError(f"Square needs n_queries >= 1, restarts >= 1 and 0 < p_init <= 1; got {n_queries}, "
@@ -86,7 +87,8 @@ class Square(Attack):
     def signs(shape: tuple[int, ...], device: torch.device, draws: Draws) -> torch.Tensor:
         return (2.0 * draws.randint(2, shape) - 1.0).to(device)
 
-    def run_once(self, x: torch.Tensor, y: torch.Tensor, draws: Draws | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def run_once(self, x: torch.Tensor, y: torch.Tensor,
+                 draws: Draws | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """(best image, its margin) per point after at most ``n_queries`` queries."""
         draws = draws if draws is not None else as_draws(self.generator)
         x_best = self.linf_start(x, draws) if self.norm == "linf" else self.l2_start(x, draws)
@@ -153,7 +155,8 @@ class Square(Attack):
         # A fresh eta pattern (random orientation per image, random sign per channel) plus the window's old content.
         pattern = eta(side, x.device)
         fresh = torch.where(draws.randint(2, (m,)).bool().to(x.device).view(m, 1, 1), pattern.t(), pattern)
-        new = self.place(fresh, into, side) * self.signs((m, c, 1, 1), x.device, draws) + delta * into / (norm_into + 1e-12)
+        new = self.place(fresh, into, side) * self.signs((m, c, 1, 1), x.device, draws)
+        new = new + delta * into / (norm_into + 1e-12)
         # Rescaled so the window holds the mass of both windows plus whatever the total budget has left.
         mass = ((self.eps ** 2 - norm_image ** 2).clamp(min=0) / c + norm_both ** 2).sqrt()
         new = new / ((new ** 2).sum((2, 3), keepdim=True).sqrt() + 1e-12) * mass
@@ -180,7 +183,6 @@ class Square(Attack):
         k = (torch.arange(w, device=window.device) - cols[:, None]).clamp(0, side - 1)
         full = patterns[torch.arange(m, device=window.device)[:, None, None], r[:, :, None], k[:, None, :]]
         return full[:, None] * window
-
 
 
 def l2(delta: torch.Tensor) -> torch.Tensor:

@@ -17,6 +17,7 @@ import torch
 
 from advkit.certify.bounds import ABSTAIN, max_radius
 from advkit.certify.smoothing import Smoothed, certified_accuracy
+from advkit.errors import AdvkitError
 
 
 def report_radii(samples: int, alpha: float, sigma: float, step: float) -> list[float]:
@@ -70,6 +71,9 @@ def certify_points(smooth: Smoothed, x: torch.Tensor, y: torch.Tensor, indices: 
     points = []
     for i in track(range(len(indices)), len(indices)):
         point = store.load(int(indices[i]))
+        if point is not None and point["label"] != int(y[i]):
+            raise AdvkitError(f"--resume: stored point {indices[i]} has label {point['label']}, the data gives "
+                              f"{int(y[i])}; resume with the run's own --data and --subset (or start a new --out)")
         if point is None:
             prediction, radius, count = smooth.certify(x[i], indices[i], n0, n, alpha)
             label = int(y[i])

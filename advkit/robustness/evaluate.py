@@ -105,7 +105,9 @@ def evaluate_robustness(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps_
         raise AdvkitError(f"indices must name each of the {n} points once; got shape {tuple(indices.shape)}")
     runner.store.pin({"n": n, "labels": hashlib.sha256(y.cpu().numpy().tobytes()).hexdigest()[:16],
                       "correct": idx.tolist(), "batch_size": runner.batch_size, "seed": seed, "norm": norm,
-                      "eps": eps_list, "attacks": names, "pgd_steps": pgd_steps, "restarts": restarts})
+                      "eps": eps_list, "attacks": names, "pgd_steps": pgd_steps, "restarts": restarts,
+                      # how blocks draw: runs stored before per-point draws are refused on resume, not mixed in
+                      "draws": "per-point", "indices": hashlib.sha256(indices.numpy().tobytes()).hexdigest()[:16]})
 
     def attack_fn(name: str, eps: float):
         def run_block(xb: torch.Tensor, yb: torch.Tensor, seeds: list[int]) -> torch.Tensor:

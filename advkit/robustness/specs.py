@@ -34,8 +34,9 @@ def load_data(spec: str, n: int | None = None, seed: int = 0, subset: str = "ran
 
 def load_points(spec: str, n: int | None = None, seed: int = 0, subset: str = "random"
                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """:func:`load_data`'s points and each one's index in the whole data set (with an ImageNet list: in the list),
-    which names the point whatever the subset: the seed of its random draws (eval robustness, certify)."""
+    """:func:`load_data`'s points and each one's index in the whole data set, the seed of its random draws (eval
+    robustness, certify): the same point gets the same index whatever --n, --subset random or first. With an
+    ImageNet list (``--subset robustbench`` or a list file) the index is the position in that list instead."""
     if subset not in SUBSETS and not (spec.startswith("imagenet:") and Path(subset).is_file()):
         raise AdvkitError(f"--subset must be one of {', '.join(SUBSETS)} (or, with imagenet:PATH, a list file); got {subset!r}")
     if n is not None and n < 0:
