@@ -5,10 +5,13 @@ run are certified in the order of its seeded subset, so the first k done are a r
     python scripts/certify_summary.py runs/cert-gauss-s0 runs/cert-gauss-s1
     python scripts/certify_summary.py --markdown "Gaussian CNN=runs/cert-gauss-s0,runs/cert-gauss-s1" \\
         "shipped CNN + MSE denoiser=runs/cert-den-mse"
+    python scripts/certify_summary.py --first 100 --markdown "10,000 samples=runs/cert-gauss-s0"
 
 ``--markdown``: one table row per ``LABEL=RUN[,RUN...]`` (the runs of one recipe at several training seeds):
 certified accuracy at r = 0, 0.25, 0.5, 0.75 as mean +- std over the runs (sample std, n - 1), and how many
-points each run has certified. The tables of docs/results/certify.md and the README come from this command.
+points each run has certified. ``--first K`` keeps each run's first K points (of its seeded subset: the same
+points as a run with ``--n K``), to compare runs of different sizes on the same points. The tables of
+docs/results/certify.md and the README come from this command.
 """
 
 from __future__ import annotations
@@ -24,10 +27,17 @@ from advkit.certify.smoothing import certified_accuracy
 RADII = ("0", "0.25", "0.5", "0.75")
 
 
-def table(run: Path) -> tuple[dict, dict[str, float], int]:
-    """(config, certified accuracy per radius key, points done)."""
+def table(run: Path, first: int | None = None) -> tuple[dict, dict[str, float], int]:
+    """(config, certified accuracy per radius key, points done), on the run's first ``first`` points if given."""
     config = json.loads((run / "config.json").read_text())
     points = [json.loads(p.read_text()) for p in sorted((run / "points").glob("*.json"))]
+    if first is not None:
+        from advkit.robustness.specs import load_points
+
+        subset = load_points(config["data"], config["n"], config["seed"], config.get("subset", "random"))[2]
+        kept = set(subset[:first].tolist())
+        points = [p for p in points if p["index"] in kept]
+        config = {**config, "n": min(first, config["n"])}
     radii = report_radii(config["samples"], config["alpha"], config["sigma"], config.get("radius_step", 0.25))
     return config, certified_accuracy(points, radii), len(points)
 
@@ -38,8 +48,8 @@ def summary(run: Path) -> str:
     return f"{run.name}: {done} of {config['n']} points, sigma {config['sigma']}, {config['samples']} samples: {cells}"
 
 
-def markdown_row(label: str, runs: list[Path]) -> str:
-    tables = [table(run) for run in runs]
+def markdown_row(label: str, runs: list[Path], first: int | None = None) -> str:
+    tables = [table(run, first) for run in runs]
     cells = []
     for r in RADII:
         if any(r not in accuracy for _, accuracy, _ in tables):  # beyond what the samples can certify
@@ -55,12 +65,15 @@ def markdown_row(label: str, runs: list[Path]) -> str:
 
 if __name__ == "__main__":
     args = sys.argv[1:]
+    first = None
+    if args[:1] == ["--first"]:
+        first, args = int(args[1]), args[2:]
     if args[:1] == ["--markdown"]:
         print("| base classifier | runs | points certified | samples | r = 0 | r = 0.25 | r = 0.5 | r = 0.75 |")
         print("|---|---|---|---|---|---|---|---|")
         for spec in args[1:]:
             label, _, runs = spec.partition("=")
-            print(markdown_row(label, [Path(r) for r in runs.split(",")]))
+            print(markdown_row(label, [Path(r) for r in runs.split(",")], first))
     else:
         for folder in args:
             print(summary(Path(folder)))
