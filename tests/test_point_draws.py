@@ -73,6 +73,7 @@ ATTACKS = {
 }
 
 
+@pytest.mark.numerics  # bit-equal across batch sizes: checked again under torch's generic kernels in CI
 @pytest.mark.parametrize("name", sorted(ATTACKS))
 def test_attacks_with_point_draws_do_not_depend_on_the_batch(name, monkeypatch):
     drawn = []  # every random draw's rows, to show the attack drew (FAB draws only on restarts)
@@ -103,6 +104,7 @@ def test_attacks_with_point_draws_do_not_depend_on_the_batch(name, monkeypatch):
         assert not torch.equal(other, whole), f"{name}: the draws did not matter (nothing was tested)"
 
 
+@pytest.mark.numerics  # a float32 CNN's batched forward at 3 batch sizes: decisions must not move on any CPU
 def test_eval_robustness_is_independent_of_the_batch_size(tmp_path):
     from advkit.commands.eval_robustness import RobustnessConfig, run
 
@@ -116,6 +118,7 @@ def test_eval_robustness_is_independent_of_the_batch_size(tmp_path):
     assert 0 < len(results[0]["robust_points"]["0.1"]) < len(results[0]["robust_points"]["0.05"]) < 20
 
 
+@pytest.mark.numerics
 def test_points_are_seeded_by_their_index_in_the_data_not_their_place():
     """evaluate_robustness seeds each point by its ``indices`` entry: the same points in another order (and so in
     other blocks and batch positions), with their indices, give each point the same result."""
