@@ -111,8 +111,8 @@ def certify_run(config, session, mean=None, std=None) -> dict:
     points = certify_points(smooth, x[mine], y[mine], [indices[k] for k in mine], config.n0, config.samples,
                             config.alpha, track, store)
     seconds = time.perf_counter() - began
-    order = {index: k for k, index in enumerate(indices)}
-    points = sorted(gather(points, session.dist), key=lambda p: order[p["index"]])
+    row = {index: k for k, index in enumerate(indices)}  # data-set index -> row of x (and order of the points)
+    points = sorted(gather(points, session.dist), key=lambda p: row[p["index"]])
     radii = report_radii(config.samples, config.alpha, config.sigma, config.radius_step)
     accuracy = certified_accuracy(points, radii)
     images = (len(mine) - store.loaded) * (config.n0 + config.samples)  # this process's new points
@@ -128,8 +128,7 @@ def certify_run(config, session, mean=None, std=None) -> dict:
     if config.attack_n:
         from advkit.certify.attack import attack_points
 
-        rows = {index: k for k, index in enumerate(indices)}
-        results["empirical"] = attack_points(smooth, x, y, points[:config.attack_n], radii, config, session, rows)
+        results["empirical"] = attack_points(smooth, x, y, points[:config.attack_n], radii, config, session, row)
     for r, acc in accuracy.items():
         session.echo(f"certified accuracy at radius {r}: {acc:.1%}")
     # rank 0 writes the report (every rank holds the same gathered results)
