@@ -8,8 +8,6 @@ number of processes), optionally attack the smoothed classifier (SmoothAdv), and
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -18,6 +16,7 @@ import torch
 from advkit.certify.bounds import ABSTAIN, max_radius
 from advkit.certify.smoothing import Smoothed, certified_accuracy
 from advkit.errors import AdvkitError
+from advkit.runtime.atomic import atomic_file
 
 
 def report_radii(samples: int, alpha: float, sigma: float, step: float) -> list[float]:
@@ -56,11 +55,8 @@ class PointFiles:
     def save(self, point: dict) -> None:
         if self.root is None:
             return
-        self.root.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=self.root, prefix=".point.", suffix=".part")
-        with os.fdopen(fd, "w") as f:
+        with atomic_file(self.root / f"{point['index']}.json", "w") as f:
             json.dump(point, f)
-        os.replace(temp, self.root / f"{point['index']}.json")
 
 
 def certify_points(smooth: Smoothed, x: torch.Tensor, y: torch.Tensor, indices: list[int], n0: int, n: int,

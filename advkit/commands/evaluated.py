@@ -30,7 +30,8 @@ class EvaluatedConfig(RunConfig):
         "help": "default (the shipped MNIST CNN), an advkit checkpoint, a TorchScript file, torchvision:NAME, "
                 "robustbench:[DATASET/THREAT/]NAME (from $ADVKIT_DATA/robustbench) or package.module:callable."})
     data: str = field(default="mnist", metadata={
-        "help": "mnist | fashion-mnist | cifar10 | cifar100 (test split) | imagenet:PATH (val folder; resize 256, "
+        "help": "mnist | fashion-mnist | cifar10 | cifar100 (test split) | mnist:heldout:N (the training images "
+                "advtrain --train-size N left out: validation) | imagenet:PATH (val folder; resize 256, "
                 "crop 224) | an ImageFolder folder | a .pt/.npz file with x and y."})
     n: int = field(default=1000, metadata={"help": "Points evaluated (0: all), chosen by --subset."})
     subset: str = field(default="random", metadata={

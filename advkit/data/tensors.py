@@ -69,6 +69,20 @@ class TensorData:
         return self.images[idx], self.labels[idx]
 
 
+TRAIN_SUBSET_SEED = 0  # the same training subset for every --seed: seeds vary the training, not the data
+
+
+def training_subset(total: int, train_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(kept, held out): indices into a training split of ``total`` images for a training run on ``train_size`` of
+    them (``advtrain --train-size``). The split is a seeded shuffle (the offline MNIST subset is sorted by class, so
+    a plain prefix would drop whole classes): its first ``train_size`` images train, the rest are the held-out
+    validation split (``--data mnist:heldout:N``), never seen in training. ``train_size`` 0 (or >= total) keeps all."""
+    if not 0 < train_size < total:
+        return torch.arange(total), torch.arange(0)
+    order = torch.randperm(total, generator=torch.Generator().manual_seed(TRAIN_SUBSET_SEED))
+    return order[:train_size], order[train_size:]
+
+
 def place_dataset(data: TensorData, device: torch.device | str, fraction: float = 0.25) -> TensorData:
     """``data`` on the GPU when small (``TensorData.to(device)``), pinned on the host when large, unchanged
     on the CPU. Rebind the result (``data = place_dataset(data, device)``) so one copy stays alive."""

@@ -27,8 +27,6 @@ size was halved after running out of memory replaces the old one (its blocks are
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Callable
@@ -37,6 +35,7 @@ import torch
 
 from advkit.attacks.randomness import point_seed
 from advkit.errors import AdvkitError
+from advkit.runtime.atomic import atomic_file
 
 
 def point_seeds(seed: int, eps_key: str, attack: str, points: list[int]) -> list[int]:
@@ -62,18 +61,8 @@ class PointStore:
     def save(self, eps_key: str, attack: str, block: int, value: torch.Tensor) -> None:
         if self.root is None:
             return
-        target = self.path(eps_key, attack, block)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                torch.save(value.cpu(), f)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(temp, target)  # the block file is whole or absent
-        finally:
-            if os.path.exists(temp):
-                os.unlink(temp)
+        with atomic_file(self.path(eps_key, attack, block)) as f:  # the block file is whole or absent
+            torch.save(value.cpu(), f)
 
     def pin(self, plan: dict) -> None:
         """Record the plan, or check it against the stored one (a halved batch size replaces it)."""

@@ -1,7 +1,8 @@
 """What a robustness evaluation runs on: a model spec and a data spec, each one string, checked on the way in.
 
 The model spec is :func:`advkit.models.loader.load_model`'s (one grammar for every command). Data specs (:func:`load_data`): ``mnist`` / ``fashion-mnist`` / ``cifar10`` /
-``cifar100`` (test splits; CIFAR via ``advkit data fetch``), ``imagenet:PATH`` (an ImageNet val folder, resized 256
+``cifar100`` (test splits; CIFAR via ``advkit data fetch``), ``NAME:heldout:N`` (the training images of NAME that
+``advtrain --train-size N`` leaves out: a validation split, for choosing a recipe without the test set), ``imagenet:PATH`` (an ImageNet val folder, resized 256
 and centre-cropped 224: :mod:`advkit.data.imagenet`), an
 image folder in torchvision ImageFolder layout (``root/<class>/<image>``), or a ``.pt`` / ``.npz`` file holding
 ``x`` ``[N, C, H, W]`` (or ``[N, H, W]``) floats in [0, 1] or uint8, and integer labels ``y`` ``[N]``.
@@ -53,6 +54,10 @@ def load_points(spec: str, n: int | None = None, seed: int = 0, subset: str = "r
 
         data = load_dataset(spec, "test")
         x, y = data.images, data.labels
+    elif spec.split(":")[0] in NAMED_DATA and ":heldout:" in spec:
+        x, y, index = _heldout(spec)
+        keep = subset_indices(x.shape[0], n, seed, "first" if subset == "robustbench" else subset)
+        return x[keep], y[keep], index[keep]  # a point's index in the training split seeds its draws
     else:
         path = Path(spec)
         if path.is_dir():
@@ -67,6 +72,22 @@ def load_points(spec: str, n: int | None = None, seed: int = 0, subset: str = "r
     x, y = _checked(x, y, spec)
     keep = subset_indices(x.shape[0], n, seed, "first" if subset == "robustbench" else subset)
     return (x[keep], y[keep], keep) if keep.shape[0] < x.shape[0] else (x, y, keep)
+
+
+def _heldout(spec: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``NAME:heldout:N``: (images, labels, their indices in NAME's training split), the images that ``advtrain
+    --train-size N`` does not train on (:func:`advkit.data.tensors.training_subset`)."""
+    from advkit.data import load_dataset
+    from advkit.data.tensors import training_subset
+
+    name, _, size = spec.split(":", 2)
+    train = load_dataset(name, "train")
+    if not size.isdigit() or not 0 < int(size) < len(train):
+        raise AdvkitError(f"--data {spec}: N in {name}:heldout:N is the --train-size the model was trained with, a "
+                          f"whole number between 1 and {len(train) - 1} ({name}'s training split has {len(train)} images)")
+    _, held = training_subset(len(train), int(size))
+    x, y = _checked(train.images[held], train.labels[held], spec)
+    return x, y, held
 
 
 def subset_indices(total: int, n: int | None, seed: int = 0, subset: str = "random") -> torch.Tensor:
@@ -84,11 +105,12 @@ def subset_description(spec: str, n: int | None, seed: int, subset: str, evaluat
         return f"the first {evaluated} of RobustBench's fixed 5,000-image ImageNet subset"
     if subset not in SUBSETS:
         return f"the first {evaluated} images of the list {Path(subset).name}"
+    points = "held-out training points (validation)" if ":heldout:" in spec else "test points"
     if not n or n > evaluated:
-        return f"all {evaluated} test points"
+        return f"all {evaluated} {points}"
     if subset == "random":
-        return f"{evaluated} test points drawn by torch.randperm with seed {seed}"
-    return f"the first {evaluated} test points" + (" (RobustBench's protocol)" if subset == "robustbench" else "")
+        return f"{evaluated} {points} drawn by torch.randperm with seed {seed}"
+    return f"the first {evaluated} {points}" + (" (RobustBench's protocol)" if subset == "robustbench" else "")
 
 
 def _image_folder(root: Path) -> tuple[torch.Tensor, torch.Tensor]:

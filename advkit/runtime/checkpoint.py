@@ -8,8 +8,8 @@ Layout (format version 1)::
      "state": {"G": state_dict, ...}, "optim": {"G": optimizer state_dict, ...},
      "rng": {...}, "extra": {...}}
 
-Writing goes to a temporary file in the same directory, is fsync'ed, then ``os.replace``'d over the
-target: a crash or a full disk mid-write leaves the previous checkpoint intact. Loading uses
+Writing is atomic (:mod:`advkit.runtime.atomic`: a temporary file, fsync, ``os.replace``): a crash or a full
+disk mid-write leaves the previous checkpoint intact. Loading uses
 ``torch.load(weights_only=True)``, so a file carrying a pickle payload is refused instead of run.
 
     >>> save_checkpoint("ckpt.pt", step=3, config={}, models={"net": net})   # net built from a registered config
@@ -22,7 +22,6 @@ import dataclasses
 import os
 import pickle
 import re
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -30,6 +29,7 @@ import torch
 from torch import nn
 
 from advkit.errors import AdvkitError
+from advkit.runtime.atomic import atomic_file
 
 FORMAT = "advkit-checkpoint"
 VERSION = 1
@@ -66,27 +66,9 @@ def save_checkpoint(
         "extra": extra or {},
     }
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, file_mode())  # mkstemp's 0600 would outlive the rename: a file like any other instead
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        # A failed write (full disk, kill) must never replace or corrupt the previous checkpoint.
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as f:  # a failed write (full disk, kill) leaves the previous checkpoint intact
+        torch.save(payload, f)
     return path
-
-
-def file_mode() -> int:
-    """The permissions ``open()`` would give a new file: 0666 minus the process umask (0644 under umask 022)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
 
 
 def _plain_state(module: nn.Module) -> dict:

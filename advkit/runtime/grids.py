@@ -27,24 +27,15 @@ def save_grid(images: torch.Tensor, path: str | Path, nrow: int, min_size: int =
 
 
 def save_figure(fig, path: str | Path) -> Path:
-    """Write a matplotlib figure (its folder made, through a temporary file renamed once whole) and close it."""
-    import os
-    import tempfile
-
+    """Write a matplotlib figure atomically (:mod:`advkit.runtime.atomic`; the format from the suffix) and close it."""
     import matplotlib.pyplot as plt
 
-    from advkit.runtime.checkpoint import file_mode
+    from advkit.runtime.atomic import atomic_file
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # A temporary name of its own (two writers never share one); the suffix tells matplotlib the format.
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-    os.close(fd)
-    os.chmod(temp, file_mode())  # as open() would make it, not mkstemp's owner-only 0600
     try:
-        fig.savefig(temp)
-        os.replace(temp, path)
+        with atomic_file(path) as f:
+            fig.savefig(f, format=path.suffix.lstrip(".") or "png")
     finally:
         plt.close(fig)
-        Path(temp).unlink(missing_ok=True)
     return path

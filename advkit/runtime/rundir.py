@@ -176,11 +176,12 @@ def files_folder(folder: str | os.PathLike, overwrite: bool = False, what: str =
 
 
 def write_json(path: str | os.PathLike, data: Any) -> None:
-    """Write JSON atomically (temp file + replace), so a crash never leaves half a file."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=False, default=_jsonable) + "\n")
-    os.replace(tmp, path)
+    """Write JSON atomically (:mod:`advkit.runtime.atomic`), so a crash never leaves half a file."""
+    from advkit.runtime.atomic import atomic_file
+
+    text = json.dumps(data, indent=2, sort_keys=False, default=_jsonable) + "\n"
+    with atomic_file(path, "w") as f:
+        f.write(text)
 
 
 def plain(data: Any) -> Any:

@@ -43,13 +43,14 @@ from advkit.train.base import Trainer
 class ClassifierTrainer(Trainer):
     def build(self) -> None:
         from advkit.data import TensorData, load_dataset
+        from advkit.data.tensors import training_subset
         from advkit.models.registry import build_model
 
         c = self.config
         train = load_dataset(c.dataset, "train")
         if 0 < c.train_size < len(train):
-            # A random subset (the offline MNIST subset is sorted by class), the same for every seed.
-            keep = torch.randperm(len(train), generator=torch.Generator().manual_seed(0))[:c.train_size]
+            # The rest of the split is the held-out validation set: `--data mnist:heldout:N` of certify / eval.
+            keep, _ = training_subset(len(train), c.train_size)
             train = TensorData(train.images[keep], train.labels[keep], train.name,
                                f"{c.train_size} random images of the {train.source}", train.num_classes)
         test = load_dataset(c.dataset, "test").subset(c.eval_size)

@@ -41,7 +41,8 @@ class ClassifierConfig(TrainerConfig):
                                                            "choices": ("constant", "cosine")})
     weight_average: float = field(default=0.0, metadata={"help": "Decay of an exponential moving average of the weights, evaluated and saved instead (0: off)."})
     augment_shift: int = field(default=0, metadata={"help": "Move each training image by a random offset of up to N pixels per axis (0: off); widens small training sets."})
-    train_size: int = field(default=0, metadata={"help": "Train on a seeded random subset of N images (0: the whole split)."})
+    train_size: int = field(default=0, metadata={"help": "Train on a seeded random subset of N images (0: the whole split); the rest is the validation split "
+                                                           "--data mnist:heldout:N of certify and eval robustness."})
     lr: float = field(default=1e-3, metadata={"help": "Adam learning rate."})
     units: int = field(default=240, metadata={"help": "Width: maxout units / MLP hidden units per layer."})
     pieces: int = field(default=5, metadata={"help": "Maxout pieces per unit."})
