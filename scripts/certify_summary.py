@@ -37,15 +37,24 @@ def table(run: Path, first: int | None = None) -> tuple[dict, dict[str, float], 
         subset = load_points(config["data"], config["n"], config["seed"], config.get("subset", "random"))[2]
         kept = set(subset[:first].tolist())
         points = [p for p in points if p["index"] in kept]
-        config = {**config, "n": min(first, config["n"])}
+        config = {**config, "n": min(first, planned(config))}
     radii = report_radii(config["samples"], config["alpha"], config["sigma"], config.get("radius_step", 0.25))
     return config, certified_accuracy(points, radii), len(points)
+
+
+def planned(config: dict) -> int:
+    """How many points the run certifies when whole (``--n 0``: every point of its data)."""
+    if config["n"]:
+        return config["n"]
+    from advkit.robustness.specs import load_points
+
+    return len(load_points(config["data"], None)[2])
 
 
 def summary(run: Path) -> str:
     config, accuracy, done = table(run)
     cells = ", ".join(f"r={r}: {acc:.1%}" for r, acc in accuracy.items())
-    return f"{run.name}: {done} of {config['n']} points, sigma {config['sigma']}, {config['samples']} samples: {cells}"
+    return f"{run.name}: {done} of {planned(config)} points, sigma {config['sigma']}, {config['samples']} samples: {cells}"
 
 
 def markdown_row(label: str, runs: list[Path], first: int | None = None) -> str:
@@ -58,22 +67,27 @@ def markdown_row(label: str, runs: list[Path], first: int | None = None) -> str:
         values = [100 * accuracy[r] for _, accuracy, _ in tables]
         spread = f" +- {statistics.stdev(values):.1f}" if len(values) > 1 else ""
         cells.append(f"{statistics.mean(values):.1f}%{spread}")
-    done = " / ".join(f"{count} of {config['n']}" for config, _, count in tables)
+    done = " / ".join(f"{count} of {planned(config)}" for config, _, count in tables)
     samples = {config["samples"] for config, _, _ in tables}
     return f"| {label} | {len(runs)} | {done} | {', '.join(f'{s:,}' for s in sorted(samples))} | " + " | ".join(cells) + " |"
 
 
 if __name__ == "__main__":
-    args = sys.argv[1:]
-    first = None
-    if args[:1] == ["--first"]:
-        first, args = int(args[1]), args[2:]
-    if args[:1] == ["--markdown"]:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("runs", nargs="+", help="run folders, or with --markdown LABEL=RUN[,RUN...] rows")
+    parser.add_argument("--markdown", action="store_true", help="one markdown table row per LABEL=RUN[,RUN...]")
+    parser.add_argument("--first", type=int, default=None, help="keep each run's first K points of its subset")
+    args = parser.parse_args()
+    if args.markdown:
         print("| base classifier | runs | points certified | samples | r = 0 | r = 0.25 | r = 0.5 | r = 0.75 |")
         print("|---|---|---|---|---|---|---|---|")
-        for spec in args[1:]:
+        for spec in args.runs:
             label, _, runs = spec.partition("=")
-            print(markdown_row(label, [Path(r) for r in runs.split(",")], first))
+            if not runs:
+                parser.error(f"--markdown rows are LABEL=RUN[,RUN...]; got {spec!r}")
+            print(markdown_row(label, [Path(r) for r in runs.split(",")], args.first))
     else:
-        for folder in args:
+        for folder in args.runs:
             print(summary(Path(folder)))

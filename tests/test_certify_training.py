@@ -60,3 +60,20 @@ def test_advtrain_trains_on_noise(tmp_path, method):
     assert all(torch.isfinite(torch.tensor(line["loss"])) for line in lines if "loss" in line)
     config = json.loads((out / "config.json").read_text())
     assert config["sigma"] == 0.5 and config["method"] == method
+
+
+def test_cnn_width_is_an_option_and_the_checkpoint_rebuilds_it(tmp_path):
+    from advkit.models.loader import load_model
+
+    out = tmp_path / "wide"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["advtrain", "--arch", "cnn", "--channels", "8", "--method", "gaussian", "--steps", "2", "--batch-size",
+              "8", "--sample-every", "2", "--checkpoint-every", "2", "--eval-size", "20", "--report-size", "20",
+              "--report-pgd-steps", "0", "--device", "cpu", "--out", str(out), "--quiet"])
+    assert exit_info.value.code == 0
+    model = load_model(str(out / "checkpoints" / "final.pt"), "cpu")
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    assert [c.out_channels for c in convs] == [8, 16]  # rebuilt from the file alone, at the trained width
+    with pytest.raises(SystemExit) as exit_info:
+        main(["advtrain", "--arch", "cnn", "--channels", "0", "--out", str(tmp_path / "bad"), "--quiet"])
+    assert exit_info.value.code == 2

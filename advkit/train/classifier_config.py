@@ -46,6 +46,7 @@ class ClassifierConfig(TrainerConfig):
     lr: float = field(default=1e-3, metadata={"help": "Adam learning rate."})
     units: int = field(default=240, metadata={"help": "Width: maxout units / MLP hidden units per layer."})
     pieces: int = field(default=5, metadata={"help": "Maxout pieces per unit."})
+    channels: int = field(default=16, metadata={"help": "Width of --arch cnn: channels of its first conv layer (doubled in the second)."})
     eval_size: int = field(default=1000, metadata={"help": "Test images for the periodic evaluation."})
     overfit_check_every: int = field(default=50, metadata={"help": "Steps between catastrophic-overfitting checks (--fast)."})
     report_size: int = field(default=10000, metadata={"help": "Test images for the before/after report."})
@@ -71,16 +72,17 @@ class ClassifierConfig(TrainerConfig):
             raise AdvkitError("--sigma and --noise-copies must be positive; --consistency and --consistency-entropy >= 0")
         if not (0 <= self.weight_average < 1):
             raise AdvkitError(f"--weight-average must be in [0, 1) (0: off, e.g. 0.999); got {self.weight_average}")
-        if self.lr <= 0 or self.units <= 0 or self.pieces <= 0 or self.eval_size <= 0 or self.overfit_check_every <= 0 \
+        if self.lr <= 0 or self.units <= 0 or self.pieces <= 0 or self.channels <= 0 or self.eval_size <= 0 or self.overfit_check_every <= 0 \
                 or self.report_size <= 0 or self.report_pgd_steps < 0 or self.train_size < 0 \
                 or self.augment_shift < 0:
-            raise AdvkitError("--lr, --units, --pieces, --eval-size, --overfit-check-every and --report-size must be positive; "
+            raise AdvkitError("--lr, --units, --pieces, --channels, --eval-size, --overfit-check-every and --report-size must be positive; "
                               "--train-size, --report-pgd-steps and --augment-shift must be >= 0")
 
     @property
     def model_args(self) -> dict:
         """Constructor args of the chosen architecture."""
-        return {"maxout": {"units": self.units, "pieces": self.pieces}, "mlp": {"hidden": self.units}}.get(self.arch, {})
+        return {"maxout": {"units": self.units, "pieces": self.pieces}, "mlp": {"hidden": self.units},
+                "cnn": {"channels": self.channels}}.get(self.arch, {})
 
     @property
     def plain(self) -> bool:
