@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import statistics
-import sys
 from pathlib import Path
 
 from advkit.certify.runner import report_radii
@@ -30,6 +29,7 @@ RADII = ("0", "0.25", "0.5", "0.75")
 def table(run: Path, first: int | None = None) -> tuple[dict, dict[str, float], int]:
     """(config, certified accuracy per radius key, points done), on the run's first ``first`` points if given."""
     config = json.loads((run / "config.json").read_text())
+    config["n"] = planned(config)  # resolved once: --n 0 means every point of the data
     points = [json.loads(p.read_text()) for p in sorted((run / "points").glob("*.json"))]
     if first is not None:
         from advkit.robustness.specs import load_points
@@ -37,7 +37,7 @@ def table(run: Path, first: int | None = None) -> tuple[dict, dict[str, float], 
         subset = load_points(config["data"], config["n"], config["seed"], config.get("subset", "random"))[2]
         kept = set(subset[:first].tolist())
         points = [p for p in points if p["index"] in kept]
-        config = {**config, "n": min(first, planned(config))}
+        config = {**config, "n": min(first, config["n"])}
     radii = report_radii(config["samples"], config["alpha"], config["sigma"], config.get("radius_step", 0.25))
     return config, certified_accuracy(points, radii), len(points)
 
@@ -54,7 +54,7 @@ def planned(config: dict) -> int:
 def summary(run: Path) -> str:
     config, accuracy, done = table(run)
     cells = ", ".join(f"r={r}: {acc:.1%}" for r, acc in accuracy.items())
-    return f"{run.name}: {done} of {planned(config)} points, sigma {config['sigma']}, {config['samples']} samples: {cells}"
+    return f"{run.name}: {done} of {config['n']} points, sigma {config['sigma']}, {config['samples']} samples: {cells}"
 
 
 def markdown_row(label: str, runs: list[Path], first: int | None = None) -> str:
@@ -67,7 +67,7 @@ def markdown_row(label: str, runs: list[Path], first: int | None = None) -> str:
         values = [100 * accuracy[r] for _, accuracy, _ in tables]
         spread = f" +- {statistics.stdev(values):.1f}" if len(values) > 1 else ""
         cells.append(f"{statistics.mean(values):.1f}%{spread}")
-    done = " / ".join(f"{count} of {planned(config)}" for config, _, count in tables)
+    done = " / ".join(f"{count} of {config['n']}" for config, _, count in tables)
     samples = {config["samples"] for config, _, _ in tables}
     return f"| {label} | {len(runs)} | {done} | {', '.join(f'{s:,}' for s in sorted(samples))} | " + " | ".join(cells) + " |"
 

@@ -23,10 +23,8 @@ import gzip
 import hashlib
 import http.client
 import json
-import os
 import ssl
 import tarfile
-import tempfile
 import urllib.error
 import urllib.request
 import zlib
@@ -36,6 +34,7 @@ from typing import BinaryIO, Iterator
 
 from advkit.data.paths import DENOISE_SETS, data_root
 from advkit.errors import AdvkitError
+from advkit.runtime.atomic import atomic_file
 
 MANIFESTS = Path(__file__).with_name("manifests")
 TORCHVISION_SETS = ("mnist", "fashion-mnist", "stl10", "cifar10", "cifar100")
@@ -195,26 +194,17 @@ def _download(url: str, target: Path, md5: str | None, progress: FetchProgress) 
 
 
 def _write_verified(source: BinaryIO, target: Path, md5: str | None, on_bytes=None) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    try:
-        mask = os.umask(0)
-        os.umask(mask)
-        os.fchmod(fd, 0o666 & ~mask)  # as open() makes a file (mkstemp's 0600 would outlive the rename)
+    # atomic: the target is whole and verified, or absent (a mismatch raised inside leaves no file behind)
+    with atomic_file(target) as out:
         digest, done = hashlib.md5(), 0
-        with os.fdopen(fd, "wb") as out:
-            for chunk in iter(lambda: source.read(_CHUNK), b""):
-                out.write(chunk)
-                digest.update(chunk)
-                done += len(chunk)
-                if on_bytes:
-                    on_bytes(done)
+        for chunk in iter(lambda: source.read(_CHUNK), b""):
+            out.write(chunk)
+            digest.update(chunk)
+            done += len(chunk)
+            if on_bytes:
+                on_bytes(done)
         if md5 and digest.hexdigest() != md5:
             raise _Mismatch(digest.hexdigest())
-        os.replace(temp, target)  # atomic on one file system: the target is whole or absent
-    finally:
-        if os.path.exists(temp):
-            os.unlink(temp)
 
 
 def derive_from_archive(names: list[str], spec: dict) -> dict[str, str]:

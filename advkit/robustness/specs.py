@@ -49,15 +49,14 @@ def load_points(spec: str, n: int | None = None, seed: int = 0, subset: str = "r
         samples = imagenet_samples(spec.split(":", 1)[1], subset if listed else None)
         keep = subset_indices(len(samples), n, seed, "first" if listed else subset)
         return (*_checked(*load_samples([samples[i] for i in keep.tolist()]), spec), keep)
+    origin = None  # each row's index in the data set the points come from, when not its row number
     if spec in NAMED_DATA:
         from advkit.data import load_dataset
 
         data = load_dataset(spec, "test")
         x, y = data.images, data.labels
     elif spec.split(":")[0] in NAMED_DATA and ":heldout:" in spec:
-        x, y, index = _heldout(spec)
-        keep = subset_indices(x.shape[0], n, seed, "first" if subset == "robustbench" else subset)
-        return x[keep], y[keep], index[keep]  # a point's index in the training split seeds its draws
+        x, y, origin = _heldout(spec)  # a point's index in the training split seeds its draws
     else:
         path = Path(spec)
         if path.is_dir():
@@ -71,7 +70,8 @@ def load_points(spec: str, n: int | None = None, seed: int = 0, subset: str = "r
                               "nor an existing .pt/.npz file")
     x, y = _checked(x, y, spec)
     keep = subset_indices(x.shape[0], n, seed, "first" if subset == "robustbench" else subset)
-    return (x[keep], y[keep], keep) if keep.shape[0] < x.shape[0] else (x, y, keep)
+    index = keep if origin is None else origin[keep]
+    return (x[keep], y[keep], index) if keep.shape[0] < x.shape[0] else (x, y, index)
 
 
 def _heldout(spec: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -86,8 +86,7 @@ def _heldout(spec: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         raise AdvkitError(f"--data {spec}: N in {name}:heldout:N is the --train-size the model was trained with, a "
                           f"whole number between 1 and {len(train) - 1} ({name}'s training split has {len(train)} images)")
     _, held = training_subset(len(train), int(size))
-    x, y = _checked(train.images[held], train.labels[held], spec)
-    return x, y, held
+    return train.images[held], train.labels[held], held
 
 
 def subset_indices(total: int, n: int | None, seed: int = 0, subset: str = "random") -> torch.Tensor:
